@@ -1,0 +1,39 @@
+# Entry points for a fresh machine: `make demo` and `make test` (see README.md).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DATA ?= example-data
+
+.PHONY: install demo test lint lock bench clean
+
+$(BIN)/forecast: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $@
+
+install: $(BIN)/forecast
+
+demo: install
+	$(BIN)/forecast generate --out $(DATA) --truth $(DATA).truth/true_hazard.parquet --overwrite
+	$(BIN)/forecast validate $(DATA)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: lint
+	$(BIN)/pytest
+
+lock: install
+	{ echo "# Resolved dependency set, installed with: pip install -c constraints.txt -e '.[dev]'"; \
+	  echo "# Regenerate after changing pyproject.toml: make lock"; \
+	  $(BIN)/pip freeze --exclude-editable | grep -v '^shortage-forecast'; } > constraints.txt
+
+bench: install
+	$(BIN)/python benchmarks/bench_panel.py
+
+clean:
+	rm -rf $(VENV) $(DATA) $(DATA).truth .pytest_cache .mypy_cache .ruff_cache

@@ -150,13 +150,16 @@ def parse_column(raw: RawTable, spec: ColumnSpec) -> tuple[pd.Series, ParseFailu
         iso = text.str.match(_ISO_DATE)
         parsed = pd.to_datetime(text.where(iso & ~empty), format="%Y-%m-%d", errors="coerce")
         bad = ~empty & parsed.isna()
-        return parsed.astype("datetime64[ns]"), _failure(spec, "not a date in ISO format (YYYY-MM-DD)", bad)
+        return parsed.astype("datetime64[ns]"), _failure(
+            spec, "not a date in ISO format (YYYY-MM-DD)", bad
+        )
     if spec.kind == "float":
         normalised = text
         if raw.decimal_comma:
             has_comma = text.str.contains(",", regex=False)
             normalised = text.where(
-                ~has_comma, text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+                ~has_comma,
+                text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False),
             )
         parsed_num = pd.to_numeric(normalised.where(~empty), errors="coerce").astype("float64")
         bad = ~empty & (parsed_num.isna() | ~np.isfinite(parsed_num.fillna(0.0)))
@@ -227,4 +230,3 @@ def write_market(
             write_table(frame, tmp / f"{name}.{fmt}")
             names.append(f"{name}.{fmt}")
     return [out_dir / n for n in names]
-

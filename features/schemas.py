@@ -39,7 +39,9 @@ def _interval_check(interval: Interval) -> pa.Check:
         wrong = (end <= start) if interval.strict else (end < start)
         return ~(wrong.fillna(False).astype(bool))
 
-    return pa.Check(ordered, name=f"{interval.end}{RULE_SEPARATOR}must be {relation} {interval.start}")
+    return pa.Check(
+        ordered, name=f"{interval.end}{RULE_SEPARATOR}must be {relation} {interval.start}"
+    )
 
 
 def _table_rules(spec: TableSpec) -> list[pa.Check]:

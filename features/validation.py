@@ -191,8 +191,14 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
         if p.rule == "duplicate key":
             key_columns = TABLES[p.table].key
             p = Problem(
-                p.table, p.file, ", ".join(key_columns), f"duplicate key ({', '.join(key_columns)})",
-                p.rows, p.values, p.count, p.row_word,
+                p.table,
+                p.file,
+                ", ".join(key_columns),
+                f"duplicate key ({', '.join(key_columns)})",
+                p.rows,
+                p.values,
+                p.count,
+                p.row_word,
             )
         seen[key] = p
         merged.append(p)
@@ -216,9 +222,7 @@ def _check_table_rules(raw: RawTable, typed: pd.DataFrame) -> list[Problem]:
     return [_problem(raw, "start_date", rule, positions, typed["start_date"])]
 
 
-def _check_references(
-    raws: dict[str, RawTable], typed: dict[str, pd.DataFrame]
-) -> list[Problem]:
+def _check_references(raws: dict[str, RawTable], typed: dict[str, pd.DataFrame]) -> list[Problem]:
     problems = []
     for name, frame in typed.items():
         for ref in TABLES[name].references:
@@ -229,7 +233,9 @@ def _check_references(
             positions = np.flatnonzero(~known.to_numpy(dtype=bool))
             if len(positions):
                 rule = f"unknown {ref.target_column}: not in {ref.target_table}"
-                problems.append(_problem(raws[name], ref.column, rule, positions, frame[ref.column]))
+                problems.append(
+                    _problem(raws[name], ref.column, rule, positions, frame[ref.column])
+                )
     return problems
 
 

@@ -6,7 +6,7 @@ Exit codes: 0 success, 1 invalid input or a refused action, 2 usage error.
 from __future__ import annotations
 
 import datetime as dt
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -27,7 +27,7 @@ console = Console()
 errors = Console(stderr=True)
 
 
-class FileFormat(str, Enum):
+class FileFormat(StrEnum):
     parquet = "parquet"
     csv = "csv"
 
@@ -96,9 +96,10 @@ def generate(
     overwrite: Annotated[bool, typer.Option(help="Replace an existing OUT directory.")] = False,
 ) -> None:
     """Write the built-in synthetic Dutch market in the data contract."""
+    from features.synthetic_market import generate_market
+
     from features.atomic import atomic_file
     from features.io import write_market
-    from features.synthetic_market import generate_market
 
     if truth is not None and truth.resolve().is_relative_to(out.resolve()):
         raise _fail("--truth must lie outside --out: the true hazard is not input data")

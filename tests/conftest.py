@@ -9,8 +9,8 @@ import pytest
 TINY_TABLES: dict[str, str] = {
     "products": (
         "zi_number,name,gpk,atc,mah,dosage_form,is_originator,market_entry,market_exit\n"
-        "00012345,Amoxicilline 500 mg capsule,00000101,J01CA04,Sandoz,capsule,false,2015-01-01,\n"
-        "00012346,Amoxicilline 500 mg capsule,00000101,J01CA04,Aurobindo,capsule,false,2016-03-01,\n"
+        "00012345,Amoxicilline 500 mg,00000101,J01CA04,Sandoz,capsule,false,2015-01-01,\n"
+        "00012346,Amoxicilline 500 mg,00000101,J01CA04,Aurobindo,capsule,false,2016-03-01,\n"
         "00023456,Metoprolol 50 mg tablet,00000202,C07AB02,Teva,tablet,true,2010-06-01,2024-01-01\n"
     ),
     "shortages": (

@@ -1,0 +1,44 @@
+"""Model settings with defaults that work out of the box on a weekly pack panel."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ModelConfig(BaseModel):
+    """LightGBM, early-stopping and calibration settings for one horizon.
+
+    The training window is cut in time into three slices, oldest first: trees,
+    early stopping, calibration; each later slice starts ``horizon`` weeks after
+    the previous one ends so that no label window reaches into the next slice.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    learning_rate: float = Field(0.05, gt=0, le=1)
+    num_leaves: int = Field(31, ge=2)
+    min_data_in_leaf: int = Field(100, ge=1)
+    feature_fraction: float = Field(0.8, gt=0, le=1)
+    bagging_fraction: float = Field(0.8, gt=0, le=1)
+    bagging_freq: int = Field(1, ge=0)
+    lambda_l2: float = Field(1.0, ge=0)
+    max_rounds: int = Field(1000, ge=1)
+    early_stopping_rounds: int = Field(50, ge=1)
+    early_stopping_weeks: int = Field(26, ge=1, description="weeks in the early-stopping slice")
+    calibration: Literal["isotonic", "platt", "none"] = "isotonic"
+    calibration_weeks: int = Field(26, ge=1, description="weeks in the calibration slice")
+    imbalance: Literal["sqrt", "balanced", "none"] = Field(
+        "sqrt", description="positive class weight: sqrt(neg/pos), neg/pos, or 1"
+    )
+    monotone_constraints: dict[str, Literal[-1, 1]] = Field(
+        default_factory=lambda: {
+            "sup_n_suppliers": -1,
+            "sup_n_packs_gpk": -1,
+            "hist_episodes_156w": 1,
+        },
+        description="feature -> direction of its effect on risk (features absent are ignored)",
+    )
+    seed: int = 0
+    n_threads: int = Field(2, ge=1)

@@ -7,6 +7,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
+# Directions known from the domain: more suppliers or substitutes never raise risk.
+DEFAULT_MONOTONE: dict[str, Literal[-1, 1]] = {
+    "sup_n_suppliers": -1,
+    "sup_n_packs_gpk": -1,
+    "hist_episodes_156w": 1,
+}
+
+
 class ModelConfig(BaseModel):
     """LightGBM, early-stopping and calibration settings for one horizon.
 
@@ -33,11 +41,7 @@ class ModelConfig(BaseModel):
         "sqrt", description="positive class weight: sqrt(neg/pos), neg/pos, or 1"
     )
     monotone_constraints: dict[str, Literal[-1, 1]] = Field(
-        default_factory=lambda: {
-            "sup_n_suppliers": -1,
-            "sup_n_packs_gpk": -1,
-            "hist_episodes_156w": 1,
-        },
+        default_factory=lambda: dict(DEFAULT_MONOTONE),
         description="feature -> direction of its effect on risk (features absent are ignored)",
     )
     seed: int = 0

@@ -8,6 +8,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from features.contract import TABLES
 from forecast.cli import app
 
 runner = CliRunner()
@@ -45,3 +46,32 @@ def test_every_verb_has_help(verb: str) -> None:
     result = runner.invoke(app, [verb, "--help"])
     assert result.exit_code == 0
     assert "Usage" in result.stdout
+
+
+def test_generate_then_validate_round_trip(tmp_path: Path) -> None:
+    out, truth = tmp_path / "market", tmp_path / "truth" / "hazard.parquet"
+    args = ["generate", "--out", str(out), "--packs", "200", "--years", "3", "--format", "csv"]
+    result = runner.invoke(app, [*args, "--truth", str(truth)])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{t}.csv" for t in TABLES)
+    assert truth.is_file()
+    first = {p.name: p.read_bytes() for p in out.iterdir()}
+    result = runner.invoke(app, ["validate", str(out)])
+    assert result.exit_code == 0, result.output
+
+    again = runner.invoke(app, [*args, "--overwrite"])
+    assert again.exit_code == 0, again.output
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == first
+
+
+def test_generate_refuses_to_overwrite_and_truth_inside_data(tmp_path: Path) -> None:
+    out = tmp_path / "market"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    result = runner.invoke(app, ["generate", "--out", str(out), "--packs", "50", "--years", "1"])
+    assert result.exit_code == 1 and "not empty" in result.stderr
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    inside = ["generate", "--out", str(tmp_path / "m2"), "--truth", str(tmp_path / "m2" / "t.pq")]
+    result = runner.invoke(app, inside)
+    assert result.exit_code == 1 and "outside" in result.stderr
+    assert not (tmp_path / "m2").exists()

@@ -1,0 +1,1 @@
+"""Parts of the built-in synthetic market (entry point: ``features.synthetic_market``)."""

@@ -96,10 +96,9 @@ def generate(
     overwrite: Annotated[bool, typer.Option(help="Replace an existing OUT directory.")] = False,
 ) -> None:
     """Write the built-in synthetic Dutch market in the data contract."""
-    from features.synthetic_market import generate_market
-
     from features.atomic import atomic_file
     from features.io import write_market
+    from features.synthetic_market import generate_market
 
     if truth is not None and truth.resolve().is_relative_to(out.resolve()):
         raise _fail("--truth must lie outside --out: the true hazard is not input data")

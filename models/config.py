@@ -6,7 +6,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
 # Directions known from the domain: more suppliers or substitutes never raise risk.
 DEFAULT_MONOTONE: dict[str, Literal[-1, 1]] = {
     "sup_n_suppliers": -1,

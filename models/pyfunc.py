@@ -15,6 +15,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 from mlflow.models import infer_signature
+from mlflow.pyfunc import PythonModel
 
 from models.shortage_model import ShortageRiskModel
 
@@ -30,7 +31,7 @@ def as_plain_columns(X: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-class ShortageRiskPyfunc(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class ShortageRiskPyfunc(PythonModel):
     """Scores a feature frame: returns the calibrated probability and the raw log-odds."""
 
     def load_context(self, context: Any) -> None:

@@ -36,8 +36,15 @@ class ModelConfig(BaseModel):
     early_stopping_weeks: int = Field(26, ge=1, description="weeks in the early-stopping slice")
     calibration: Literal["isotonic", "platt", "none"] = "isotonic"
     calibration_weeks: int = Field(26, ge=1, description="weeks in the calibration slice")
+    negative_sample_rate: float = Field(
+        0.25,
+        gt=0,
+        le=1,
+        description="share of negative rows kept for the trees (rare positives: faster, "
+        "rebalanced; calibration on the untouched later slice restores probabilities)",
+    )
     imbalance: Literal["sqrt", "balanced", "none"] = Field(
-        "sqrt", description="positive class weight: sqrt(neg/pos), neg/pos, or 1"
+        "none", description="positive class weight on top of sampling: sqrt(neg/pos), neg/pos, 1"
     )
     monotone_constraints: dict[str, Literal[-1, 1]] = Field(
         default_factory=lambda: dict(DEFAULT_MONOTONE),

@@ -91,11 +91,12 @@ class ShortageRiskModel(ClassifierMixin, BaseEstimator):
         }
         self.classes_ = np.array([0, 1])
         frame = self._encode(X)
+        trees = slices.trees & self._keep_for_trees(target, config)
         train = lgb.Dataset(
-            frame[slices.trees], target[slices.trees], free_raw_data=False, params={"verbose": -1}
+            frame[trees], target[trees], free_raw_data=False, params={"verbose": -1}
         )
         valid = train.create_valid(frame[slices.early_stopping], target[slices.early_stopping])
-        self.params_ = self._lgb_params(config, target[slices.trees], list(X.columns))
+        self.params_ = self._lgb_params(config, target[trees], list(X.columns))
         self.booster_ = lgb.train(
             self.params_,
             train,
@@ -108,11 +109,19 @@ class ShortageRiskModel(ClassifierMixin, BaseEstimator):
         raw = self._raw(frame[slices.calibration])
         self.calibrator_ = self._fit_calibrator(config, raw, target[slices.calibration])
         self.n_rows_ = {
-            "trees": int(slices.trees.sum()),
+            "trees": int(trees.sum()),
             "early_stopping": int(slices.early_stopping.sum()),
             "calibration": int(slices.calibration.sum()),
         }
         return self
+
+    @staticmethod
+    def _keep_for_trees(target: np.ndarray, config: ModelConfig) -> np.ndarray:
+        """All positives and a seeded random share of negatives."""
+        if config.negative_sample_rate >= 1:
+            return np.ones(len(target), dtype=bool)
+        draw = np.random.default_rng(config.seed).random(len(target))
+        return (target > 0) | (draw < config.negative_sample_rate)
 
     @staticmethod
     def _lgb_params(config: ModelConfig, target: np.ndarray, features: list[str]) -> dict:
@@ -122,7 +131,7 @@ class ShortageRiskModel(ClassifierMixin, BaseEstimator):
         monotone = [int(config.monotone_constraints.get(f, 0)) for f in features]
         params: dict = {
             "objective": "binary",
-            "metric": "binary_logloss",
+            "metric": "average_precision",
             "learning_rate": config.learning_rate,
             "num_leaves": config.num_leaves,
             "min_data_in_leaf": config.min_data_in_leaf,

@@ -10,11 +10,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from features.market import Market
 from features.validation import ValidationReport, validate_data_dir
+from forecast.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(
     name="forecast",
@@ -117,6 +120,217 @@ def generate(
         console.print(f"wrote {path}", highlight=False)
     if truth is not None:
         console.print(f"wrote {truth} (true weekly hazard, for checking models)", highlight=False)
+
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="TOML settings file (see README: Configuration).")
+]
+TrackingOption = Annotated[
+    str | None,
+    typer.Option(help="MLflow tracking URI (default: sqlite:///mlflow.db in this directory)."),
+]
+HorizonOption = Annotated[int, typer.Option(min=1, max=104, help="Label horizon in weeks.")]
+
+
+def _settings(config: Path | None, tracking_uri: str | None = None) -> Settings:
+    try:
+        settings = load_settings(config)
+    except SettingsError as exc:
+        raise _fail(str(exc)) from exc
+    if tracking_uri:
+        tracking = settings.tracking.model_copy(update={"tracking_uri": tracking_uri})
+        settings = settings.model_copy(update={"tracking": tracking})
+    return settings
+
+
+def _load(data_dir: Path) -> Market:
+    report, market = validate_data_dir(data_dir)
+    if market is None:
+        errors.print(f"[bold red]{data_dir} is not valid input; nothing was written:[/]")
+        for problem in report.problems:
+            errors.print(f"  - {problem.describe()}", highlight=False, soft_wrap=True)
+        raise typer.Exit(code=1)
+    for table in report.absent_tables:
+        console.print(f"[dim]optional table {table} absent: its features are left out[/]")
+    return market
+
+
+def _say(message: str) -> None:
+    console.print(f"[dim]{dt.datetime.now():%H:%M:%S}[/] {message}", highlight=False)
+
+
+@app.command()
+def features(
+    data_dir: Annotated[Path, typer.Argument(help="Directory with the contract tables.")],
+    out: Annotated[Path, typer.Option(help="Parquet file to write the panel to.")] = Path(
+        "panel.parquet"
+    ),
+    start: Annotated[
+        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="First as-of Monday.")
+    ] = None,
+    end: Annotated[
+        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last as-of Monday.")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Build the point-in-time weekly feature panel with onset labels."""
+    from pipelines.feature_panel import build_feature_panel
+
+    settings = _settings(config)
+    market = _load(data_dir)
+    summary = build_feature_panel(
+        market,
+        out,
+        start=start,
+        end=end,
+        horizons=settings.horizons,
+        min_days=settings.min_shortage_days,
+        progress=True,
+    )
+    for family, tables in summary.families_skipped.items():
+        console.print(f"family {family} left out: {', '.join(tables)} absent")
+    console.print(
+        f"wrote {summary.out_path}: {summary.rows:,} rows, {summary.weeks} weeks, "
+        f"{len(summary.features)} features (checksum {summary.feature_checksum}) "
+        f"in {summary.seconds:.1f} s",
+        highlight=False,
+    )
+
+
+@app.command()
+def train(
+    data_dir: Annotated[Path, typer.Argument(help="Directory with the contract tables.")],
+    horizon: HorizonOption = 13,
+    config: ConfigOption = None,
+    tracking_uri: TrackingOption = None,
+    backtest: Annotated[
+        bool, typer.Option(help="Backtest first (needed to promote the version later).")
+    ] = True,
+) -> None:
+    """Fit on all labelled history, log to MLflow, register as @challenger."""
+    from pipelines.train import train as train_model
+
+    settings = _settings(config, tracking_uri)
+    market = _load(data_dir)
+    result = train_model(
+        data_dir,
+        horizon,
+        settings.model,
+        settings.tracking,
+        backtest_config=settings.backtest if backtest else None,
+        min_days=settings.min_shortage_days,
+        resolved_settings=settings.model_dump(mode="json"),
+        progress=_say,
+        market=market,
+    )
+    if result.backtest is not None:
+        _print_backtest(result.backtest.metrics)
+    console.print(
+        f"registered {result.model_name} version {result.model_version} "
+        f"(aliases: {', '.join('@' + a for a in sorted(result.aliases))}); run {result.run_id}",
+        highlight=False,
+    )
+
+
+def _print_backtest(metrics: pd.DataFrame) -> None:
+    pooled = metrics[metrics["fold"] == "all"]
+    shown = ["roc_auc", "brier", "ece", "precision@100", "recall@100"]
+    table = Table(title="Backtest pooled over folds; PR-AUC with 95% whole-week interval")
+    for column in ("model", "pr_auc", *shown):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for model, rows in pooled.groupby("model", sort=False):
+        by_metric = rows.set_index("metric")
+        pr = by_metric.loc["pr_auc"]
+        cells = [f"{pr['value']:.3f} [{pr['ci_low']:.3f}, {pr['ci_high']:.3f}]"]
+        cells += [f"{by_metric.loc[m, 'value']:.3f}" if m in by_metric.index else "" for m in shown]
+        table.add_row(str(model), *cells)
+    Console(width=max(console.width, 110)).print(table)
+
+
+@app.command()
+def backtest(
+    data_dir: Annotated[Path, typer.Argument(help="Directory with the contract tables.")],
+    horizon: HorizonOption = 13,
+    folds: Annotated[int | None, typer.Option(min=1, help="Number of origins.")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write every out-of-sample prediction here (Parquet).")
+    ] = None,
+    metrics_out: Annotated[
+        Path | None, typer.Option(help="Write the metrics table here (Parquet or CSV).")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Rolling-origin backtest of the model and the baselines over whole weeks."""
+    from features.atomic import atomic_file
+    from pipelines.backtest import backtest as run
+    from pipelines.backtest import onsets_from
+    from pipelines.tracking import combined_fingerprint, data_fingerprints
+    from pipelines.training_data import training_data
+
+    settings = _settings(config)
+    backtest_config = settings.backtest
+    if folds is not None:
+        backtest_config = backtest_config.model_copy(update={"folds": folds})
+    market = _load(data_dir)
+    _say(f"building the {horizon}-week feature panel")
+    data = training_data(market, horizon, min_days=settings.min_shortage_days)
+    try:
+        result = run(
+            data,
+            settings.model,
+            backtest_config,
+            settings.min_shortage_days,
+            _say,
+            onsets=onsets_from(market.shortages, settings.min_shortage_days),
+            data_fingerprint=combined_fingerprint(data_fingerprints(data_dir)),
+        )
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    _print_backtest(result.metrics)
+    if out is not None:
+        with atomic_file(out) as tmp:
+            result.predictions.to_parquet(tmp, index=False)
+        console.print(f"wrote {len(result.predictions):,} predictions to {out}", highlight=False)
+    if metrics_out is not None:
+        with atomic_file(metrics_out) as tmp:
+            if metrics_out.suffix == ".csv":
+                result.metrics.to_csv(tmp, index=False)
+            else:
+                result.metrics.to_parquet(tmp, index=False)
+        console.print(f"wrote metrics to {metrics_out}", highlight=False)
+
+
+@app.command()
+def promote(
+    horizon: HorizonOption = 13,
+    config: ConfigOption = None,
+    tracking_uri: TrackingOption = None,
+    margin: Annotated[
+        float | None, typer.Option(min=0, help="Allowed PR-AUC shortfall (default from config).")
+    ] = None,
+) -> None:
+    """Move @champion to @challenger only if its backtest PR-AUC is not worse."""
+    from pipelines.promote import PromotionError
+    from pipelines.promote import promote as run
+
+    settings = _settings(config, tracking_uri)
+    try:
+        decision = run(
+            horizon,
+            settings.tracking,
+            settings.backtest,
+            margin=settings.promotion_margin if margin is None else margin,
+            progress=_say,
+        )
+    except PromotionError as exc:
+        raise _fail(str(exc)) from exc
+    if decision.promoted:
+        console.print(f"[green]{decision.reason}[/]", highlight=False)
+        return
+    if decision.challenger_version == decision.champion_version:
+        console.print(decision.reason, highlight=False)
+        return
+    raise _fail(decision.reason)
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from models.config import ModelConfig
+from pipelines.backtest import BacktestConfig
 from pipelines.tracking import TrackingConfig
 
 
@@ -26,6 +27,10 @@ class Settings(BaseSettings):
     min_shortage_days: int = Field(14, ge=1, description="KNMP: unavailable >= 14 days")
     model: ModelConfig = Field(default_factory=ModelConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    backtest: BacktestConfig = Field(default_factory=BacktestConfig)
+    promotion_margin: float = Field(
+        0.0, ge=0, description="a challenger may be this much worse in PR-AUC and still win"
+    )
 
     @classmethod
     def settings_customise_sources(

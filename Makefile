@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DATA ?= example-data
 
-.PHONY: install demo test lint lock bench clean
+.PHONY: install demo test lint lock bench clean browser
 
 $(BIN)/forecast: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,11 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+# Headless Chromium from Debian for the report's browser test (never a downloaded build).
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+test: lint browser
 	$(BIN)/pytest
 
 lock: install

@@ -333,6 +333,117 @@ def promote(
     raise _fail(decision.reason)
 
 
+def _horizons(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
+    except ValueError:
+        values = ()
+    if not values or min(values) < 1:
+        raise typer.BadParameter(f"{text!r} is not a comma-separated list of weeks, e.g. 4,13,26")
+    return values
+
+
+@app.command()
+def score(
+    data_dir: Annotated[Path, typer.Argument(help="Directory with the contract tables.")],
+    as_of: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="The Monday to score.")],
+    out: Annotated[Path, typer.Option(help="Root directory; writes OUT/<as-of>/.")] = Path(
+        "scores"
+    ),
+    horizons: Annotated[str, typer.Option(help="Comma-separated horizons in weeks.")] = "4,13,26",
+    model_uri: Annotated[
+        str, typer.Option(help="Model to score with; {horizon} is filled in per horizon.")
+    ] = "models:/shortage-risk-{horizon}w@champion",
+    config: ConfigOption = None,
+    tracking_uri: TrackingOption = None,
+    force: Annotated[bool, typer.Option(help="Score even when a required table is stale.")] = False,
+    report: Annotated[bool, typer.Option(help="Also write report.html.")] = True,
+) -> None:
+    """Score every eligible pack for one week and write the ranked, explained risk table."""
+    from pipelines.score import ScoreError
+    from pipelines.score import score as run
+
+    settings = _settings(config, tracking_uri)
+    _load(data_dir)
+    try:
+        target = run(
+            data_dir,
+            as_of,
+            out,
+            settings.tracking,
+            horizons=_horizons(horizons),
+            model_uri=model_uri,
+            force=force,
+            report=report,
+            progress=_say,
+        )
+    except ScoreError as exc:
+        raise _fail(str(exc)) from exc
+    console.print(f"wrote {target}/ (risk.parquet, risk.csv, gpk.parquet, ...)", highlight=False)
+    if report:
+        console.print(f"report: {target / 'report.html'}", highlight=False)
+
+
+@app.command()
+def report(
+    scores_dir: Annotated[Path, typer.Argument(help="A scores directory: OUT/<as-of>/.")],
+    out: Annotated[
+        Path | None, typer.Option(help="HTML file (default: SCORES_DIR/report.html).")
+    ] = None,
+) -> None:
+    """Write the self-contained HTML report of one week's scores."""
+    from pipelines.report import render_report
+
+    try:
+        path = render_report(scores_dir, out or scores_dir / "report.html")
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    console.print(f"wrote {path}", highlight=False)
+
+
+@app.command()
+def demo(
+    workdir: Annotated[Path, typer.Option(help="Where everything is written.")] = Path("demo"),
+    packs: Annotated[int, typer.Option(min=200, help="Packs in the built-in market.")] = 5000,
+    years: Annotated[int, typer.Option(min=4, max=30, help="Years of history.")] = 8,
+    seed: Annotated[int, typer.Option(help="Random seed of the market.")] = 0,
+    config: ConfigOption = None,
+) -> None:
+    """The main job on built-in data: generate, train 4/13/26 weeks, score, report."""
+    from pipelines.demo import run_demo
+
+    settings = _settings(config)
+    started = dt.datetime.now()
+    try:
+        result = run_demo(
+            workdir,
+            packs=packs,
+            years=years,
+            seed=seed,
+            horizons=settings.horizons,
+            model_config=settings.model,
+            backtest_config=settings.backtest.model_copy(
+                update={"folds": 4, "baselines": False, "n_resamples": 50}
+            ),
+            progress=_say,
+        )
+    except FileExistsError as exc:
+        raise _fail(str(exc)) from exc
+    minutes = (dt.datetime.now() - started).total_seconds() / 60
+    db = result.tracking_uri.removeprefix("sqlite:///")
+    console.print(
+        f"\n[bold]Done in {minutes:.1f} min.[/]\n"
+        f"  data (the contract tables):  {result.data_dir}\n"
+        f"  true hazard (for checking):  {result.truth}\n"
+        f"  models and runs (MLflow):    {result.tracking_uri}\n"
+        f"  this week's risk table:      {result.scores_dir / 'risk.csv'}\n"
+        f"  report for policymakers:     {result.report}\n\n"
+        f"Open the report in any browser (it works offline). Browse the runs with:\n"
+        f"  mlflow ui --backend-store-uri sqlite:///{db}",
+        highlight=False,
+    )
+
+
 def main() -> None:
     app()
 

@@ -212,7 +212,8 @@ class LogisticBaseline(_BinaryBaseline):
     with rare levels pooled (``min_frequency``) and unseen levels ignored.
     Columns not given are inferred from dtypes at fit, skipping
     ``exclude_columns`` (identifiers) and dates. Classes are balanced because
-    onsets are rare; the lbfgs solver is deterministic. Balanced weights shift
+    onsets are rare; like the main model it is fitted on all positives and a
+    seeded share of the negatives; the lbfgs solver is deterministic. Balanced weights shift
     the probabilities upwards, so use it for ranking or calibrate it first.
     """
 
@@ -225,6 +226,8 @@ class LogisticBaseline(_BinaryBaseline):
         min_frequency: int | float = 20,
         class_weight: str | dict[int, float] | None = "balanced",
         max_iter: int = 2000,
+        negative_sample_rate: float = 0.25,
+        random_state: int = 0,
     ) -> None:
         self.numeric_columns = numeric_columns
         self.categorical_columns = categorical_columns
@@ -233,6 +236,8 @@ class LogisticBaseline(_BinaryBaseline):
         self.min_frequency = min_frequency
         self.class_weight = class_weight
         self.max_iter = max_iter
+        self.negative_sample_rate = negative_sample_rate
+        self.random_state = random_state
 
     def _infer_columns(self, X: pd.DataFrame) -> tuple[list[str], list[str]]:
         candidates = [name for name in X.columns if name not in set(self.exclude_columns)]
@@ -253,6 +258,12 @@ class LogisticBaseline(_BinaryBaseline):
     def fit(self, X: Any, y: Any) -> LogisticBaseline:
         labels = _binary_labels(y).astype(np.int64)
         frame = _frame(X)
+        if self.negative_sample_rate < 1:
+            # Same treatment of rare positives as the main model: all positives, a seeded
+            # share of negatives (class weights then rebalance what is left).
+            draw = np.random.default_rng(self.random_state).random(len(labels))
+            keep = (labels > 0) | (draw < self.negative_sample_rate)
+            frame, labels = frame[keep], labels[keep]
         self.numeric_columns_, self.categorical_columns_ = self._infer_columns(frame)
         numeric_steps = Pipeline(
             [

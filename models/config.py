@@ -6,10 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# Directions known from the domain: more suppliers or substitutes never raise risk.
+# Directions known from the domain: more suppliers never raise risk, and a pack
+# with more past shortages is never safer.
 DEFAULT_MONOTONE: dict[str, Literal[-1, 1]] = {
-    "sup_n_suppliers": -1,
-    "sup_n_packs_gpk": -1,
+    "sup_mahs": -1,
     "hist_episodes_156w": 1,
 }
 

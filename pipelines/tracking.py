@@ -29,6 +29,7 @@ class TrackingConfig(BaseModel):
     tracking_uri: str = "sqlite:///mlflow.db"
     experiment: str = "shortage-risk"
     model_name_template: str = "shortage-risk-{horizon}w"
+    artifact_location: str | None = None  # for a new experiment; MLflow's default otherwise
 
     def model_name(self, horizon: int) -> str:
         return self.model_name_template.format(horizon=horizon)
@@ -36,8 +37,11 @@ class TrackingConfig(BaseModel):
     def activate(self) -> MlflowClient:
         mlflow.set_tracking_uri(self.tracking_uri)
         mlflow.set_registry_uri(self.tracking_uri)
+        client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+        if self.artifact_location and client.get_experiment_by_name(self.experiment) is None:
+            client.create_experiment(self.experiment, artifact_location=self.artifact_location)
         mlflow.set_experiment(self.experiment)
-        return MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+        return client
 
 
 def file_fingerprint(path: Path) -> str:

@@ -21,7 +21,9 @@ import pandas as pd
 from features.market import Market
 from features.validation import load_market
 from models.config import ModelConfig
+from models.drift import profile
 from models.explain import global_importance, save_plots
+from models.metrics import calibration_bins
 from models.plots import save_calibration_curve, save_pr_curves
 from models.pyfunc import log_pyfunc
 from models.shortage_model import ShortageRiskModel
@@ -38,6 +40,8 @@ from pipelines.training_data import TrainingData, training_data
 
 Progress = Callable[[str], None]
 EXPLAIN_WEEKS = 13
+FEATURE_PROFILE = "data/feature_profile.json"
+CALIBRATION_TABLE = "backtest/calibration.json"
 EXPLAIN_MAX_ROWS = 5000
 
 
@@ -164,6 +168,7 @@ def train(
             },
             "data/features.json",
         )
+        mlflow.log_dict(profile(data.panel[data.features]), FEATURE_PROFILE)
         say("explaining (TreeSHAP)")
         mlflow.log_metrics(_log_explanations(model, data, workdir))
         if result_backtest is not None:
@@ -173,6 +178,9 @@ def train(
             result_backtest.predictions.to_parquet(
                 workdir / "backtest_predictions.parquet", index=False
             )
+            main = result_backtest.main_predictions()
+            calibration = calibration_bins(main["label"], main["probability"])
+            mlflow.log_dict(calibration.to_dict(orient="records"), CALIBRATION_TABLE)
             plots = [
                 save_calibration_curve(
                     result_backtest.main_predictions(), workdir / "calibration_curve.png"

@@ -1,0 +1,345 @@
+"""The weekly batch: score every eligible pack with the champion of each horizon.
+
+Features come from the same point-in-time panel code as training. Output goes
+to ``<out>/<as_of>/`` (docs/scores-format.md) through a temporary directory
+that is renamed into place, under a lock, so a crash or kill leaves nothing
+half-written and two runs at once cannot interleave. Files contain nothing
+that varies between runs (no timestamps), so a re-run with the same inputs and
+model is byte-identical.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from features.atomic import atomic_directory
+from features.labels import observation_end
+from features.market import Market
+from features.panel import build_panel
+from features.registry import all_features
+from features.validation import load_market
+from models.drift import DEFAULT_PSI_THRESHOLD, population_stability
+from models.explain import global_importance
+from models.shortage_model import ShortageRiskModel
+from pipelines.score_tables import (
+    band_ranges,
+    changes_since,
+    driver_tables,
+    freshness,
+    gpk_view,
+    pack_status,
+    rank_by_horizon,
+    rank_desc,
+    risk_band,
+)
+from pipelines.tracking import (
+    TrackingConfig,
+    combined_fingerprint,
+    data_fingerprints,
+    package_version,
+)
+from pipelines.train import CALIBRATION_TABLE, FEATURE_PROFILE
+
+Progress = Callable[[str], None]
+TREND_WEEKS = 8
+DEFAULT_STALE_WEEKS = 8
+REQUIRED_FRESH = ("shortages",)
+RISK_COLUMNS = [
+    "as_of", "zi_number", "name", "gpk", "atc", "mah", "horizon", "probability", "rank",
+    "risk_band", "driver_1", "driver_1_shap", "driver_1_text", "driver_2", "driver_2_shap",
+    "driver_2_text", "driver_3", "driver_3_shap", "driver_3_text", "model_name",
+    "model_version", "run_id", "input_fingerprint",
+]  # fmt: skip
+
+
+class ScoreError(RuntimeError):
+    """The run cannot score (no champion, date beyond the data, stale input)."""
+
+
+@dataclass(frozen=True)
+class Champion:
+    horizon: int
+    uri: str
+    name: str
+    version: str
+    run_id: str
+    model: ShortageRiskModel
+
+
+_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[\w-]+)|/(?P<version>\d+))$")
+
+
+def load_champion(client: MlflowClient, uri: str, horizon: int) -> Champion:
+    match = _URI.match(uri)
+    if match is None:
+        raise ScoreError(f"model URI {uri!r} is not models:/NAME@ALIAS or models:/NAME/VERSION")
+    name = match["name"]
+    try:
+        if match["alias"]:
+            version = client.get_model_version_by_alias(name, match["alias"])
+        else:
+            version = client.get_model_version(name, match["version"])
+    except MlflowException as exc:
+        raise ScoreError(
+            f"no model at {uri}: train one first (forecast train DATA_DIR --horizon {horizon})"
+        ) from exc
+    loaded = mlflow.pyfunc.load_model(f"models:/{name}/{version.version}")
+    model = loaded.unwrap_python_model().model
+    if model.horizon != horizon:
+        raise ScoreError(f"{uri} predicts {model.horizon} weeks ahead, not {horizon}")
+    return Champion(horizon, uri, name, str(version.version), str(version.run_id), model)
+
+
+def _run_json(run_id: str, path: str) -> Any:
+    try:
+        local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=path)
+    except (MlflowException, OSError):
+        return None
+    return json.loads(Path(local).read_text())
+
+
+def _check_inputs(
+    market: Market, as_of: pd.Timestamp, stale_weeks: int, force: bool
+) -> dict[str, dict[str, object]]:
+    if as_of.weekday() != 0:
+        raise ScoreError(f"--as-of {as_of:%Y-%m-%d} is not a Monday")
+    end = observation_end(market)
+    if as_of > end + pd.Timedelta(days=7):
+        raise ScoreError(f"--as-of {as_of:%Y-%m-%d} is beyond the data, which ends {end:%Y-%m-%d}")
+    fresh = freshness(market, as_of)
+    for table in REQUIRED_FRESH:
+        weeks = fresh.get(table, {}).get("weeks_since_last_row")
+        if not force and (weeks is None or float(weeks) > stale_weeks):  # type: ignore[arg-type]
+            raise ScoreError(
+                f"required table {table} is stale: no row in the {stale_weeks} weeks before "
+                f"{as_of:%Y-%m-%d} (last {fresh[table]['last_date']}); pass --force to score anyway"
+            )
+    return fresh
+
+
+def _week_features(market: Market, as_of: pd.Timestamp, horizon: int) -> pd.DataFrame:
+    """Panel rows for ``as_of`` and the trend weeks before it (labels dropped)."""
+    start = as_of - pd.Timedelta(weeks=TREND_WEEKS)
+    panel = build_panel(market, start=start, end=as_of, horizons=(horizon,))
+    return panel.drop(columns=[c for c in panel.columns if c.startswith("onset_")])
+
+
+@contextlib.contextmanager
+def _locked(root: Path) -> Iterator[None]:
+    root.mkdir(parents=True, exist_ok=True)
+    with (root / ".score.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def score(
+    data_dir: Path | str,
+    as_of: str | pd.Timestamp,
+    out_root: Path | str,
+    tracking: TrackingConfig,
+    horizons: tuple[int, ...] = (4, 13, 26),
+    model_uri: str = "models:/shortage-risk-{horizon}w@champion",
+    force: bool = False,
+    stale_weeks: int = DEFAULT_STALE_WEEKS,
+    drift_threshold: float = DEFAULT_PSI_THRESHOLD,
+    report: bool = True,
+    progress: Progress | None = None,
+) -> Path:
+    """Score ``as_of`` and write ``<out_root>/<as_of>/``; returns that directory."""
+    say = progress or (lambda _: None)
+    data_dir, out_root = Path(data_dir), Path(out_root)
+    # One time unit whatever the caller passed, so the files do not depend on it.
+    as_of = pd.Timestamp(as_of).normalize().as_unit("ns")
+    if "{horizon}" not in model_uri and len(horizons) > 1:
+        raise ScoreError("--model-uri names one model; give one --horizons value or use {horizon}")
+    market = load_market(data_dir)
+    fresh = _check_inputs(market, as_of, stale_weeks, force)
+    client = tracking.activate()
+    champions = [
+        load_champion(client, model_uri.format(horizon=h), h) for h in sorted(set(horizons))
+    ]
+    fingerprint = combined_fingerprint(data_fingerprints(data_dir))
+    family_of = {f.name: family.name for family, f in all_features()}
+    products = market.products.set_index("zi_number")
+
+    risks, drivers, trends, families, drifts, models = [], [], [], [], [], {}
+    for champion in champions:
+        say(f"{champion.horizon} weeks: features and scores with {champion.name} "
+            f"v{champion.version}")  # fmt: skip
+        panel = _week_features(market, as_of, champion.horizon)
+        features = list(champion.model.feature_names_in_)
+        missing = [f for f in features if f not in panel.columns]
+        if missing:
+            raise ScoreError(
+                f"{champion.uri} needs features {missing} whose tables are absent in {data_dir}"
+            )
+        panel["probability"] = champion.model.predict_proba(panel[features])[:, 1]
+        now = panel[panel["as_of"] == as_of].reset_index(drop=True)
+        zi = now["zi_number"].astype(str).to_numpy()
+        contributions = champion.model.contributions(now[features])
+        wide, long = driver_tables(now, contributions, family_of, champion.horizon)
+        info = products.loc[zi, ["name", "gpk", "atc", "mah"]].reset_index(drop=True)
+        probability = now["probability"].to_numpy(dtype=float)
+        risk = pd.concat(
+            [
+                pd.DataFrame({"as_of": as_of, "zi_number": zi}),
+                info,
+                pd.DataFrame(
+                    {
+                        "horizon": champion.horizon,
+                        "probability": probability,
+                        "rank": rank_desc(probability, zi),
+                        "risk_band": risk_band(probability),
+                    }
+                ),
+                wide,
+                pd.DataFrame(
+                    {
+                        "model_name": champion.name,
+                        "model_version": champion.version,
+                        "run_id": champion.run_id,
+                        "input_fingerprint": fingerprint,
+                    },
+                    index=range(len(zi)),
+                ),
+            ],
+            axis=1,
+        )[RISK_COLUMNS]
+        risks.append(risk)
+        drivers.append(long)
+        trends.append(
+            pd.DataFrame(
+                {
+                    "zi_number": panel["zi_number"].astype(str),
+                    "horizon": champion.horizon,
+                    "as_of": panel["as_of"],
+                    "probability": panel["probability"].astype(float),
+                }
+            )
+        )
+        _, per_family = global_importance(contributions, family_of)
+        families.append(per_family.assign(horizon=champion.horizon)[
+            ["horizon", "family", "mean_abs_shap"]
+        ])  # fmt: skip
+        reference = _run_json(champion.run_id, FEATURE_PROFILE)
+        if reference is not None:
+            psi = population_stability(reference, now[features])
+            drifts.append(
+                pd.DataFrame(
+                    {
+                        "horizon": champion.horizon,
+                        "feature": psi.index,
+                        "psi": psi.to_numpy(),
+                        "warn": psi.to_numpy() > drift_threshold,
+                    }
+                )
+            )
+        run = client.get_run(champion.run_id)
+        metrics = run.data.metrics
+        backtest = {
+            key.removeprefix("backtest_lightgbm_"): {
+                "value": metrics[key],
+                "ci_low": metrics.get(key + "_ci_low"),
+                "ci_high": metrics.get(key + "_ci_high"),
+            }
+            for key in sorted(metrics)
+            if key.startswith("backtest_lightgbm_") and not key.endswith(("_ci_low", "_ci_high"))
+        }
+        models[str(champion.horizon)] = {
+            "name": champion.name,
+            "version": champion.version,
+            "run_id": champion.run_id,
+            "training_first_week": run.data.params.get("training_first_week"),
+            "training_last_week": run.data.params.get("training_last_week"),
+            "backtest": backtest,
+            "calibration": _run_json(champion.run_id, CALIBRATION_TABLE) or [],
+        }
+
+    risk_all = pd.concat(risks, ignore_index=True)
+    trend_all = pd.concat(trends, ignore_index=True)
+    previous_week = as_of - pd.Timedelta(weeks=1)
+    previous = trend_all[trend_all["as_of"] == previous_week].copy()
+    previous["rank"] = rank_by_horizon(previous, "probability", "zi_number")
+    status = pack_status(market, as_of, set(risk_all["zi_number"]))
+    drift = (
+        pd.concat(drifts, ignore_index=True)
+        if drifts
+        else pd.DataFrame(columns=["horizon", "feature", "psi", "warn"])
+    )
+    warnings = sorted(set(drift.loc[drift["warn"].astype(bool), "feature"]))
+    summary = {
+        "as_of": f"{as_of:%Y-%m-%d}",
+        "created_by": f"shortage-forecast {package_version()}",
+        "horizons": [c.horizon for c in champions],
+        "models": models,
+        "input_fingerprint": fingerprint,
+        "freshness": fresh,
+        "counts": {
+            "scored": int(risk_all["zi_number"].nunique()),
+            **{k: int(v) for k, v in status["status"].value_counts().sort_index().items()},
+        },
+        "risk_bands": band_ranges(),
+        "drift_threshold": drift_threshold,
+        "drift_warnings": warnings,
+    }
+    for feature in warnings:
+        say(f"drift warning: {feature} has moved away from its training distribution "
+            f"(PSI > {drift_threshold})")  # fmt: skip
+
+    target = out_root / f"{as_of:%Y-%m-%d}"
+    tables = {
+        "risk": risk_all,
+        "drivers": pd.concat(drivers, ignore_index=True),
+        "status": status,
+        "gpk": gpk_view(risk_all, status, market, as_of),
+        "trend": trend_all[trend_all["as_of"] < as_of].reset_index(drop=True),
+        "changes": changes_since(risk_all, previous),
+        "families": pd.concat(families, ignore_index=True),
+        "drift": drift,
+    }
+    with _locked(out_root), atomic_directory(target, overwrite=True) as tmp:
+        for name, frame in tables.items():
+            frame.to_parquet(tmp / f"{name}.parquet", index=False)
+        risk_all.to_csv(tmp / "risk.csv", index=False, date_format="%Y-%m-%d", lineterminator="\n")
+        (tmp / "summary.json").write_text(
+            json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
+        )
+        if report:
+            from pipelines.report import render_report
+
+            say("writing the report")
+            render_report(tmp, tmp / "report.html")
+
+    with mlflow.start_run(run_name=f"score-{as_of:%Y-%m-%d}"):
+        mlflow.set_tags(
+            {"kind": "score", "as_of": f"{as_of:%Y-%m-%d}", "data_fingerprint": fingerprint}
+        )
+        mlflow.log_metrics(
+            {
+                "scored_packs": float(summary["counts"]["scored"]),  # type: ignore[index]
+                "drift_warnings": float(len(warnings)),
+                **{
+                    f"high_risk_{h}w": float(
+                        ((risk_all["horizon"] == h) & (risk_all["risk_band"] == "high")).sum()
+                    )
+                    for h in summary["horizons"]  # type: ignore[attr-defined]
+                },
+            }
+        )
+        mlflow.log_artifacts(str(target), artifact_path="scores")
+    return target

@@ -34,7 +34,11 @@ class ModelConfig(BaseModel):
     max_rounds: int = Field(1000, ge=1)
     early_stopping_rounds: int = Field(50, ge=1)
     early_stopping_weeks: int = Field(26, ge=1, description="weeks in the early-stopping slice")
-    calibration: Literal["isotonic", "platt", "none"] = "isotonic"
+    calibration: Literal["isotonic", "platt", "none"] = Field(
+        "platt",
+        description="Platt (logistic on the log-odds) is smooth and never claims certainty; "
+        "isotonic is more flexible but steps to 0 or 1 where the slice has few positives",
+    )
     calibration_weeks: int = Field(26, ge=1, description="weeks in the calibration slice")
     negative_sample_rate: float = Field(
         0.25,

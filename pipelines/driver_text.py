@@ -84,8 +84,9 @@ def _notification(row: Row) -> str | None:
     weeks = _num(row, "notif_weeks_to_expected_start")
     if weeks is None:
         return "an open supply-interruption notification (Meldpunt)"
-    when = f"in {weeks:.0f} weeks" if weeks > 0 else "already"
-    return f"the supplier notified an expected interruption, starting {when}"
+    if weeks <= 0:
+        return "the supplier notified a supply interruption that has already begun"
+    return f"the supplier notified an expected supply interruption in {weeks:.0f} weeks"
 
 
 def _tender(row: Row) -> str | None:

@@ -297,9 +297,9 @@ def score(
         "drift_threshold": drift_threshold,
         "drift_warnings": warnings,
     }
-    for feature in warnings:
-        say(f"drift warning: {feature} has moved away from its training distribution "
-            f"(PSI > {drift_threshold})")  # fmt: skip
+    if warnings:
+        say(f"drift warning (PSI > {drift_threshold} against the last training weeks): "
+            + ", ".join(warnings))  # fmt: skip
 
     target = out_root / f"{as_of:%Y-%m-%d}"
     tables = {

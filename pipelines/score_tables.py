@@ -72,16 +72,26 @@ def driver_tables(
     shap = contributions[features].to_numpy()
     zi = rows["zi_number"].astype(str).to_numpy()
     records = rows[features].to_dict(orient="records")
-    wide: dict[str, list[object]] = {}
-    up = np.argsort(-shap, axis=1, kind="stable")[:, :TOP_DRIVERS]
-    for k in range(TOP_DRIVERS):
-        names = [features[j] for j in up[:, k]]
-        values = shap[np.arange(len(zi)), up[:, k]]
-        wide[f"driver_{k + 1}"] = names
-        wide[f"driver_{k + 1}_shap"] = values.tolist()
-        wide[f"driver_{k + 1}_text"] = [
-            describe(n, r) if v > 0 else "" for n, r, v in zip(names, records, values, strict=True)
-        ]
+    wide: dict[str, list[object]] = {
+        f"driver_{k + 1}{suffix}": []
+        for k in range(TOP_DRIVERS)
+        for suffix in ("", "_shap", "_text")
+    }
+    order = np.argsort(-shap, axis=1, kind="stable")
+    for i, record in enumerate(records):
+        chosen: list[tuple[str, float, str]] = []
+        for j in order[i]:
+            if shap[i, j] <= 0 or len(chosen) == TOP_DRIVERS:
+                break
+            text = describe(features[j], record)
+            # Related features can say the same thing; list each sentence once.
+            if all(text != seen for _, _, seen in chosen):
+                chosen.append((features[j], float(shap[i, j]), text))
+        chosen += [("", float("nan"), "")] * (TOP_DRIVERS - len(chosen))
+        for k, (name, value, text) in enumerate(chosen, start=1):
+            wide[f"driver_{k}"].append(name)
+            wide[f"driver_{k}_shap"].append(value)
+            wide[f"driver_{k}_text"].append(text)
     long_rows = []
     by_size = np.argsort(-np.abs(shap), axis=1, kind="stable")
     for i, pack in enumerate(zi):
@@ -243,8 +253,23 @@ def changes_since(risk: pd.DataFrame, previous: pd.DataFrame, top: int = TOP_LIS
     return pd.concat([new[columns], risers[columns]], ignore_index=True)
 
 
+# How often each source gets new rows in practice, in weeks; None: rows come with
+# events (a new registration, a new list entry), so a quiet period is not staleness.
+EXPECTED_UPDATE_WEEKS: dict[str, int | None] = {
+    "shortages": 4,
+    "notifications": 4,
+    "list_prices": 9,
+    "wgp_prices": 30,
+    "gvs_limits": 30,
+    "tenders": 60,
+    "products": None,
+    "registrations": None,
+    "critical_list": None,
+}
+
+
 def freshness(market: Market, as_of: pd.Timestamp) -> dict[str, dict[str, object]]:
-    """Per table: rows and the latest date known on ``as_of`` (stale inputs are visible)."""
+    """Per table: rows, the latest date known on ``as_of``, and whether that is stale."""
     out: dict[str, dict[str, object]] = {}
     for name, frame in market.present():
         spec = TABLES[name]
@@ -254,11 +279,13 @@ def freshness(market: Market, as_of: pd.Timestamp) -> dict[str, dict[str, object
         known = pd.concat(dates) if dates else pd.Series(dtype="datetime64[ns]")
         known = known[known <= as_of]
         last = known.max() if len(known) else None
+        weeks = None if last is None or pd.isna(last) else round((as_of - last).days / 7, 1)
+        expected = EXPECTED_UPDATE_WEEKS.get(name)
         out[name] = {
             "rows": len(frame),
-            "last_date": None if last is None or pd.isna(last) else f"{last:%Y-%m-%d}",
-            "weeks_since_last_row": None
-            if last is None or pd.isna(last)
-            else round((as_of - last).days / 7, 1),
+            "last_date": None if weeks is None else f"{last:%Y-%m-%d}",
+            "weeks_since_last_row": weeks,
+            "expected_weeks": expected,
+            "stale": expected is not None and (weeks is None or weeks > expected),
         }
     return out

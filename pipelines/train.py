@@ -39,7 +39,7 @@ from pipelines.tracking import (
 from pipelines.training_data import TrainingData, training_data
 
 Progress = Callable[[str], None]
-EXPLAIN_WEEKS = 13
+RECENT_WEEKS = 13
 FEATURE_PROFILE = "data/feature_profile.json"
 CALIBRATION_TABLE = "backtest/calibration.json"
 EXPLAIN_MAX_ROWS = 5000
@@ -58,10 +58,19 @@ class TrainResult:
     skipped_families: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-def _explanation_rows(data: TrainingData) -> pd.DataFrame:
-    """The latest labelled weeks, a deterministic sample: what the model sees now."""
+def _recent_rows(data: TrainingData) -> pd.DataFrame:
+    """The latest labelled weeks: the reference for explanations and for drift.
+
+    Prices erode and packs age, so comparing a week with all of history would
+    flag trending features every week; the recent weeks are the fair reference.
+    """
     last = data.panel["as_of"].max()
-    recent = data.panel[data.panel["as_of"] > last - pd.Timedelta(weeks=EXPLAIN_WEEKS)]
+    return data.panel[data.panel["as_of"] > last - pd.Timedelta(weeks=RECENT_WEEKS)]
+
+
+def _explanation_rows(data: TrainingData) -> pd.DataFrame:
+    """A deterministic sample of the recent weeks: what the model sees now."""
+    recent = _recent_rows(data)
     if len(recent) > EXPLAIN_MAX_ROWS:
         recent = recent.sample(EXPLAIN_MAX_ROWS, random_state=0).sort_index()
     return recent.reset_index(drop=True)
@@ -168,7 +177,7 @@ def train(
             },
             "data/features.json",
         )
-        mlflow.log_dict(profile(data.panel[data.features]), FEATURE_PROFILE)
+        mlflow.log_dict(profile(_recent_rows(data)[data.features]), FEATURE_PROFILE)
         say("explaining (TreeSHAP)")
         mlflow.log_metrics(_log_explanations(model, data, workdir))
         if result_backtest is not None:

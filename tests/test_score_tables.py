@@ -12,6 +12,8 @@ from pipelines.driver_text import describe
 from pipelines.score_tables import (
     changes_since,
     critical_category,
+    driver_tables,
+    freshness,
     pack_status,
     rank_by_horizon,
     rank_desc,
@@ -95,3 +97,30 @@ def test_changes_flag_new_top_entries_and_risers() -> None:
     assert changes.loc[changes["change"] == "riser", "zi_number"].tolist() == ["b"]
     with pytest.raises(KeyError):
         changes_since(now.drop(columns="rank"), before)
+
+
+def test_freshness_flags_stale_time_series_but_not_event_tables(tiny_dir) -> None:  # type: ignore[no-untyped-def]
+    market = load_market(tiny_dir)
+    recent = freshness(market, pd.Timestamp("2022-03-14"))
+    assert recent["shortages"]["weeks_since_last_row"] == 1.0
+    assert recent["shortages"]["stale"] is False
+    later = freshness(market, pd.Timestamp("2022-09-05"))
+    assert later["shortages"]["stale"] is True
+    assert later["products"]["stale"] is False and later["products"]["expected_weeks"] is None
+
+
+def test_top_drivers_are_distinct_sentences_and_only_risk_raising() -> None:
+    rows = pd.DataFrame(
+        {"zi_number": ["a"], "notif_open": [1.0], "notif_weeks_to_expected_start": [-1.0],
+         "sup_mahs": [1.0], "price_aip": [20.0]}
+    )  # fmt: skip
+    contributions = pd.DataFrame(
+        {"notif_open": [0.9], "notif_weeks_to_expected_start": [0.8], "sup_mahs": [0.2],
+         "price_aip": [-0.3], "base_value": [-3.0]}
+    )  # fmt: skip
+    wide, long = driver_tables(rows, contributions, {"sup_mahs": "suppliers"}, 13)
+    assert wide.loc[0, ["driver_1", "driver_2", "driver_3"]].tolist() == [
+        "notif_open", "sup_mahs", ""
+    ]  # fmt: skip
+    assert wide.loc[0, "driver_2_text"] == "1 supplier left"
+    assert long["shap"].sum() == pytest.approx(-3.0 + 0.9 + 0.8 + 0.2 - 0.3)

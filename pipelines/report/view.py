@@ -28,18 +28,6 @@ OTHER_LABEL = "other"
 METRIC_ORDER = ("pr_auc", "roc_auc", "brier", "ece", "precision_at_100", "recall_at_100")
 # How many weeks may pass without a new row before a source table counts as stale: the
 # tables change at very different paces (maximum prices twice a year, shortages weekly).
-EXPECTED_WEEKS: dict[str, int] = {
-    "shortages": 4,
-    "notifications": 4,
-    "list_prices": 9,
-    "wgp_prices": 30,
-    "gvs_limits": 30,
-    "registrations": 26,
-    "products": 26,
-    "tenders": 60,
-    "critical_list": 60,
-}
-DEFAULT_EXPECTED_WEEKS = 13
 
 
 def _missing(value: Any) -> bool:
@@ -364,7 +352,7 @@ def freshness(summary: dict[str, Any]) -> list[dict[str, Any]]:
     for table, facts in (summary.get("freshness") or {}).items():
         facts = facts or {}
         weeks = facts.get("weeks_since_last_row")
-        limit = EXPECTED_WEEKS.get(table, DEFAULT_EXPECTED_WEEKS)
+        limit = facts.get("expected_weeks")
         n_rows = facts.get("rows")
         rows.append(
             {
@@ -374,7 +362,7 @@ def freshness(summary: dict[str, Any]) -> list[dict[str, Any]]:
                 "weeks": weeks,
                 "limit": limit,
                 "empty": n_rows == 0,
-                "stale": weeks is not None and float(weeks) > limit,
+                "stale": bool(facts.get("stale")),
             }
         )
     return rows

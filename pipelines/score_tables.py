@@ -77,10 +77,10 @@ def driver_tables(
         for k in range(TOP_DRIVERS)
         for suffix in ("", "_shap", "_text")
     }
-    order = np.argsort(-shap, axis=1, kind="stable")
+    raising_first = np.argsort(-shap, axis=1, kind="stable")
     for i, record in enumerate(records):
         chosen: list[tuple[str, float, str]] = []
-        for j in order[i]:
+        for j in raising_first[i]:
             if shap[i, j] <= 0 or len(chosen) == TOP_DRIVERS:
                 break
             text = describe(features[j], record)
@@ -97,7 +97,7 @@ def driver_tables(
     for i, pack in enumerate(zi):
         top = by_size[i, :DRIVER_ROWS]
         long_rows.append((pack, horizon, BASE, "", "", float(contributions[BASE].iloc[i]), 0, ""))
-        for order, j in enumerate(top, start=1):
+        for position, j in enumerate(top, start=1):
             name = features[j]
             long_rows.append(
                 (
@@ -107,7 +107,7 @@ def driver_tables(
                     family_of.get(name, "other"),
                     _value_text(records[i][name]),
                     float(shap[i, j]),
-                    order,
+                    position,
                     describe(name, records[i]),
                 )
             )

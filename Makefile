@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-DATA ?= example-data
+WORKDIR ?= demo
 
 .PHONY: install demo test lint lock bench clean browser
 
@@ -15,8 +15,7 @@ $(BIN)/forecast: pyproject.toml constraints.txt
 install: $(BIN)/forecast
 
 demo: install
-	$(BIN)/forecast generate --out $(DATA) --truth $(DATA).truth/true_hazard.parquet --overwrite
-	$(BIN)/forecast validate $(DATA)
+	$(BIN)/forecast demo --workdir $(WORKDIR)
 
 lint: install
 	$(BIN)/ruff check .
@@ -38,6 +37,7 @@ lock: install
 
 bench: install
 	$(BIN)/python benchmarks/bench_panel.py
+	$(BIN)/python benchmarks/bench_quality.py
 
 clean:
-	rm -rf $(VENV) $(DATA) $(DATA).truth .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(WORKDIR) .pytest_cache .mypy_cache .ruff_cache

@@ -199,7 +199,9 @@ def _failure(spec: ColumnSpec, rule: str, bad: pd.Series) -> ParseFailure | None
 
 
 def _format_value(value: object) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, float) and np.isnan(value):
         return ""
     if isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m-%d")

@@ -118,8 +118,15 @@ def _display(value: object) -> str:
     return str(value)
 
 
-def _parse_table(raw: RawTable, spec: TableSpec) -> tuple[pd.DataFrame | None, list[Problem]]:
-    """Type every contract column; report missing columns and unparseable cells."""
+ParsedTable = tuple[pd.DataFrame | None, list[Problem], dict[str, np.ndarray]]
+
+
+def _parse_table(raw: RawTable, spec: TableSpec) -> ParsedTable:
+    """Type every contract column; report missing columns and cells that do not parse.
+
+    Also returns, per column, the rows that did not parse, so that later checks
+    do not report the same cell twice.
+    """
     problems = []
     missing = [c.name for c in spec.columns if c.required and c.name not in raw.frame.columns]
     for name in missing:
@@ -127,7 +134,7 @@ def _parse_table(raw: RawTable, spec: TableSpec) -> tuple[pd.DataFrame | None, l
             Problem(raw.name, raw.path.name, name, "required column is missing", row_word="")
         )
     if missing:
-        return None, problems
+        return None, problems, {}
     parsed: dict[str, pd.Series] = {}
     unparsed: dict[str, np.ndarray] = {}
     for col in spec.columns:
@@ -140,14 +147,13 @@ def _parse_table(raw: RawTable, spec: TableSpec) -> tuple[pd.DataFrame | None, l
             problems.append(
                 _problem(raw, col.name, failure.rule, failure.positions, raw.frame[col.name])
             )
-    typed = conform(spec.name, pd.DataFrame(parsed))
-    typed.attrs["unparsed"] = unparsed
-    return typed, problems
+    return conform(spec.name, pd.DataFrame(parsed)), problems, unparsed
 
 
-def _check_schema(raw: RawTable, typed: pd.DataFrame) -> list[Problem]:
+def _check_schema(
+    raw: RawTable, typed: pd.DataFrame, unparsed: dict[str, np.ndarray]
+) -> list[Problem]:
     """Run the pandera schema; cells that did not parse are not reported twice."""
-    unparsed: dict[str, np.ndarray] = typed.attrs.get("unparsed", {})
     try:
         schema_for(raw.name).validate(typed, lazy=True)
         return []
@@ -277,10 +283,10 @@ def validate_data_dir(data_dir: str | Path) -> tuple[ValidationReport, Market | 
             report.summaries.append(TableSummary(table=name, file=exc.path.name))
             continue
         raws[name] = raw
-        frame, problems = _parse_table(raw, spec)
+        frame, problems, unparsed = _parse_table(raw, spec)
         report.problems.extend(problems)
         if frame is not None:
-            report.problems.extend(_check_schema(raw, frame))
+            report.problems.extend(_check_schema(raw, frame, unparsed))
             report.problems.extend(_check_table_rules(raw, frame))
             if spec.name == "products" and frame.empty:
                 report.problems.append(Problem(name, path.name, None, "table has no rows"))

@@ -363,3 +363,30 @@ def test_write_market_refuses_to_clobber(tiny_dir: Path, tmp_path: Path) -> None
     assert sorted(p.name for p in target.iterdir()) == sorted(
         f"{name}.parquet" for name, _ in market.present()
     )
+
+
+def test_all_missing_optional_columns_round_trip_through_csv(
+    tiny_dir: Path, tmp_path: Path
+) -> None:
+    import dataclasses
+
+    market = load_market(tiny_dir)
+    products = market.products.assign(is_originator=pd.NA, market_entry=pd.NaT)
+    market = dataclasses.replace(market, products=products.astype(market.products.dtypes))
+    write_market(market, tmp_path / "copy", fmt="csv")
+    assert "<NA>" not in (tmp_path / "copy" / "products.csv").read_text()
+    report, again = validate_data_dir(tmp_path / "copy")
+    assert report.ok and again is not None
+    pd.testing.assert_frame_equal(again.products, market.products)
+
+
+def test_unparseable_and_missing_values_in_one_table_are_reported_once_each(
+    tmp_path: Path,
+) -> None:
+    tables = dict(TINY_TABLES)
+    tables["list_prices"] = (
+        "zi_number,valid_from,aip\n00012345,2020-01-01,abc\n00012346,,8.75\n00023456,2020-01-01,29\n"
+    )
+    report, _ = validate_data_dir(write_tables(tmp_path / "data", tables))
+    rules = sorted((p.column or "", p.rule, p.rows) for p in report.problems)
+    assert rules == [("aip", "not a number", (2,)), ("valid_from", "value is missing", (3,))]

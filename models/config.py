@@ -31,9 +31,17 @@ class ModelConfig(BaseModel):
     bagging_fraction: float = Field(0.8, gt=0, le=1)
     bagging_freq: int = Field(1, ge=0)
     lambda_l2: float = Field(1.0, ge=0)
+    # Categorical splits on ATC groups overfit fast when positives are rare.
+    cat_smooth: float = Field(50.0, ge=0)
+    cat_l2: float = Field(20.0, ge=0)
+    min_data_per_group: int = Field(500, ge=1)
+    max_cat_threshold: int = Field(8, ge=1)
     max_rounds: int = Field(1000, ge=1)
     early_stopping_rounds: int = Field(50, ge=1)
     early_stopping_weeks: int = Field(26, ge=1, description="weeks in the early-stopping slice")
+    refit_on_early_stopping_slice: bool = Field(
+        True, description="after early stopping, regrow the trees on the trees + early-stopping weeks"
+    )
     calibration: Literal["isotonic", "platt", "none"] = Field(
         "platt",
         description="Platt (logistic on the log-odds) is smooth and never claims certainty; "

@@ -106,6 +106,16 @@ class ShortageRiskModel(ClassifierMixin, BaseEstimator):
             callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False)],
         )
         self.best_iteration_ = int(self.booster_.best_iteration or config.max_rounds)
+        if config.refit_on_early_stopping_slice:
+            # The early-stopping weeks are the most recent ones the trees may see:
+            # grow the chosen number of trees again on them too.
+            recent = (slices.trees | slices.early_stopping) & self._keep_for_trees(target, config)
+            self.booster_ = lgb.train(
+                self.params_,
+                lgb.Dataset(frame[recent], target[recent], params={"verbose": -1}),
+                num_boost_round=self.best_iteration_,
+            )
+            trees = recent
         raw = self._raw(frame[slices.calibration])
         self.calibrator_ = self._fit_calibrator(config, raw, target[slices.calibration])
         self.n_rows_ = {
@@ -139,6 +149,10 @@ class ShortageRiskModel(ClassifierMixin, BaseEstimator):
             "bagging_fraction": config.bagging_fraction,
             "bagging_freq": config.bagging_freq,
             "lambda_l2": config.lambda_l2,
+            "cat_smooth": config.cat_smooth,
+            "cat_l2": config.cat_l2,
+            "min_data_per_group": config.min_data_per_group,
+            "max_cat_threshold": config.max_cat_threshold,
             "scale_pos_weight": float(weight),
             "seed": config.seed,
             "num_threads": config.n_threads,

@@ -147,3 +147,15 @@ def test_unobserved_labels_are_refused(panel: pd.DataFrame) -> None:
     y.iloc[0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         ShortageRiskModel(FAST, horizon=4).fit(panel[FEATURES], y, panel["as_of"])
+
+
+def test_trees_are_regrown_on_the_early_stopping_weeks(panel: pd.DataFrame) -> None:
+    X, y, weeks = panel[FEATURES], panel["label"], panel["as_of"]
+    regrown = ShortageRiskModel(FAST, horizon=4).fit(X, y, weeks)
+    kept = ShortageRiskModel(
+        FAST.model_copy(update={"refit_on_early_stopping_slice": False}), horizon=4
+    ).fit(X, y, weeks)
+    assert regrown.booster_.num_trees() == regrown.best_iteration_
+    assert regrown.best_iteration_ == kept.best_iteration_
+    assert regrown.n_rows_["trees"] > kept.n_rows_["trees"]
+    assert regrown.booster_.model_to_string() != kept.booster_.model_to_string()

@@ -50,7 +50,7 @@ Mechanism (one simulation at weekly resolution, deterministic in ``seed``):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -142,12 +142,17 @@ def generate_market(
     seed: int = 0,
     start: str | date = "2018-01-01",
     with_truth: bool = True,
+    countries: int = 1,
 ) -> SyntheticMarket:
     """Simulate ``years`` of a market with ``n_packs`` packs from ``start`` (snapped to Monday).
 
     ``true_hazard`` has one row per (pack, week) on the market and not short, with the
     weekly probability that a new episode of >= 14 days starts that week.
+    ``countries`` > 1 gives an EU-like market: that many independent national markets
+    of ``n_packs`` packs each (see ``multi_country_market``).
     """
+    if countries != 1:
+        return multi_country_market(n_packs, years, seed, start, with_truth, countries)
     if n_packs < 10:
         raise ValueError("n_packs must be at least 10")
     if years < 1:
@@ -171,6 +176,87 @@ def generate_market(
     }
     market = Market.from_frames(frames)
     truth = None if hazard is None else hazard_frame(catalogue, calendar, hazard)
+    return SyntheticMarket(market=market, true_hazard=truth)
+
+
+# EU member states, the Netherlands first: country k of a multi-country market.
+COUNTRY_CODES = (
+    "NL", "DE", "BE", "FR", "AT", "DK", "SE", "FI", "IE", "IT", "ES", "PT", "PL", "CZ",
+    "SK", "SI", "HU", "RO", "BG", "HR", "GR", "CY", "MT", "LU", "LV", "LT", "EE",
+)  # fmt: skip
+ID_DIGITS = 6  # country code + 6 digits: 8-character identifiers, as in the Dutch market
+
+
+def country_seed(seed: int, k: int) -> int:
+    """The Netherlands keeps ``seed`` (its tables equal the one-country market's, ids aside);
+    every other country gets an independent seed derived from (seed, k)."""
+    if k == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, k]).generate_state(1)[0])
+
+
+def _country_ids(values: pd.Series, code: str) -> pd.Series:
+    """Identifiers renumbered within one country as ``code`` + 6 digits, keeping their order
+    (dense rank of the original id), so keys stay unique across countries."""
+    text = values.astype("str")
+    known = pd.Index(np.sort(text.dropna().unique()))
+    if len(known) > 10**ID_DIGITS:
+        raise ValueError(f"more than {10**ID_DIGITS:,} identifiers in one country")
+    rank = pd.Series(known.get_indexer(text.fillna("")), index=values.index)
+    renamed = code + rank.astype("str").str.zfill(ID_DIGITS)
+    return renamed.where(text.notna()).astype("str")
+
+
+def _relabel_country(frame: pd.DataFrame, code: str, ids: dict[str, pd.Index]) -> pd.DataFrame:
+    out = frame.copy()
+    for column in ("zi_number", "gpk"):
+        if column in out.columns:
+            mapping = pd.Series(_country_ids(pd.Series(ids[column]), code).to_numpy(), ids[column])
+            out[column] = out[column].astype("str").map(mapping).astype("str")
+    if "rvg_number" in out.columns:
+        out["rvg_number"] = code + " " + out["rvg_number"].astype("str")
+    if "insurer" in out.columns:
+        out["insurer"] = code + " " + out["insurer"].astype("str")
+    return out
+
+
+def multi_country_market(
+    n_packs: int,
+    years: int,
+    seed: int,
+    start: str | date,
+    with_truth: bool,
+    countries: int,
+) -> SyntheticMarket:
+    """``countries`` independent national markets concatenated, identifiers prefixed with
+    the country code. ``products`` gains a ``country`` column (the contract allows extra
+    columns; loaders ignore it, the code is also the first two characters of every id)."""
+    if not 1 <= countries <= len(COUNTRY_CODES):
+        raise ValueError(f"countries must be between 1 and {len(COUNTRY_CODES)}")
+    frames: dict[str, list[pd.DataFrame]] = {}
+    truths = []
+    for k, code in enumerate(COUNTRY_CODES[:countries]):
+        national = generate_market(n_packs, years, country_seed(seed, k), start, with_truth)
+        products = national.market.products
+        ids = {
+            "zi_number": pd.Index(products["zi_number"].astype("str")),
+            "gpk": pd.Index(products["gpk"].astype("str").unique()),
+        }
+        for name, frame in national.market.present():
+            relabelled = _relabel_country(frame, code, ids)
+            if name == "products":
+                relabelled["country"] = pd.array([code] * len(relabelled), dtype="str")
+            frames.setdefault(name, []).append(relabelled)
+        if national.true_hazard is not None:
+            truths.append(_relabel_country(national.true_hazard, code, ids))
+    tables = {name: pd.concat(parts, ignore_index=True) for name, parts in frames.items()}
+    # ATC-prefix rows are the same in every country: one EU-wide row each (its key is unique).
+    key = ["gpk", "atc", "valid_from"]
+    tables["critical_list"] = tables["critical_list"].drop_duplicates(key, ignore_index=True)
+    conformed = Market.from_frames(dict(tables))
+    country = tables["products"]["country"].to_numpy()
+    market = replace(conformed, products=conformed.products.assign(country=country))
+    truth = pd.concat(truths, ignore_index=True) if truths else None
     return SyntheticMarket(market=market, true_hazard=truth)
 
 

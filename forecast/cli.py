@@ -15,9 +15,20 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from features.market import Market
 from features.validation import ValidationReport, validate_data_dir
-from forecast.settings import Settings, SettingsError, load_settings
+from forecast import cli_import, cli_whatif
+from forecast.cli_common import (
+    ConfigOption,
+    HorizonOption,
+    TrackingOption,
+    console,
+    errors,
+    fail,
+    load_or_fail,
+    parse_horizons,
+    say,
+    settings_or_fail,
+)
 
 app = typer.Typer(
     name="forecast",
@@ -26,8 +37,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-errors = Console(stderr=True)
 
 
 class FileFormat(StrEnum):
@@ -35,9 +44,22 @@ class FileFormat(StrEnum):
     csv = "csv"
 
 
-def _fail(message: str) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(code=1)
+class EngineName(StrEnum):
+    pandas = "pandas"
+    dask = "dask"
+
+
+EngineOption = Annotated[
+    EngineName,
+    typer.Option(help="Compute in this process (pandas, the reference) or on Dask (same results)."),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Dask scheduler address, e.g. tcp://host:8786 (default with --engine dask: "
+        "a local cluster of 2 single-threaded worker processes)."
+    ),
+]
 
 
 def _print_summary(report: ValidationReport) -> None:
@@ -97,6 +119,9 @@ def generate(
         typer.Option(help="Also write the true weekly hazard per pack to this Parquet file."),
     ] = None,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing OUT directory.")] = False,
+    countries: Annotated[
+        int, typer.Option(min=1, max=27, help="EU-like data: N national markets of --packs each.")
+    ] = 1,
 ) -> None:
     """Write the built-in synthetic Dutch market in the data contract."""
     from features.atomic import atomic_file
@@ -104,12 +129,17 @@ def generate(
     from features.synthetic_market import generate_market
 
     if truth is not None and truth.resolve().is_relative_to(out.resolve()):
-        raise _fail("--truth must lie outside --out: the true hazard is not input data")
+        raise fail("--truth must lie outside --out: the true hazard is not input data")
     if out.exists() and any(out.iterdir()) and not overwrite:
-        raise _fail(f"{out} is not empty; pass --overwrite to replace it")
+        raise fail(f"{out} is not empty; pass --overwrite to replace it")
     with console.status(f"Simulating {packs:,} packs over {years} years (seed {seed})"):
         simulated = generate_market(
-            n_packs=packs, years=years, seed=seed, start=start.date(), with_truth=truth is not None
+            n_packs=packs,
+            years=years,
+            seed=seed,
+            start=start.date(),
+            with_truth=truth is not None,
+            countries=countries,
         )
     with console.status(f"Writing tables to {out}"):
         paths = write_market(simulated.market, out, fmt=file_format.value, overwrite=overwrite)
@@ -120,43 +150,6 @@ def generate(
         console.print(f"wrote {path}", highlight=False)
     if truth is not None:
         console.print(f"wrote {truth} (true weekly hazard, for checking models)", highlight=False)
-
-
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", help="TOML settings file (see README: Configuration).")
-]
-TrackingOption = Annotated[
-    str | None,
-    typer.Option(help="MLflow tracking URI (default: sqlite:///mlflow.db in this directory)."),
-]
-HorizonOption = Annotated[int, typer.Option(min=1, max=104, help="Label horizon in weeks.")]
-
-
-def _settings(config: Path | None, tracking_uri: str | None = None) -> Settings:
-    try:
-        settings = load_settings(config)
-    except SettingsError as exc:
-        raise _fail(str(exc)) from exc
-    if tracking_uri:
-        tracking = settings.tracking.model_copy(update={"tracking_uri": tracking_uri})
-        settings = settings.model_copy(update={"tracking": tracking})
-    return settings
-
-
-def _load(data_dir: Path) -> Market:
-    report, market = validate_data_dir(data_dir)
-    if market is None:
-        errors.print(f"[bold red]{data_dir} is not valid input; nothing was written:[/]")
-        for problem in report.problems:
-            errors.print(f"  - {problem.describe()}", highlight=False, soft_wrap=True)
-        raise typer.Exit(code=1)
-    for table in report.absent_tables:
-        console.print(f"[dim]optional table {table} absent: its features are left out[/]")
-    return market
-
-
-def _say(message: str) -> None:
-    console.print(f"[dim]{dt.datetime.now():%H:%M:%S}[/] {message}", highlight=False)
 
 
 @app.command()
@@ -172,19 +165,23 @@ def features(
         dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last as-of Monday.")
     ] = None,
     config: ConfigOption = None,
+    engine: EngineOption = EngineName.pandas,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Build the point-in-time weekly feature panel with onset labels."""
-    from pipelines.feature_panel import build_feature_panel
+    from pipelines.engine import write_panel_with
 
-    settings = _settings(config)
-    market = _load(data_dir)
-    summary = build_feature_panel(
+    settings = settings_or_fail(config)
+    market = load_or_fail(data_dir)
+    summary = write_panel_with(
+        engine.value,
         market,
         out,
         start=start,
         end=end,
         horizons=settings.horizons,
         min_days=settings.min_shortage_days,
+        scheduler=scheduler,
         progress=True,
     )
     for family, tables in summary.families_skipped.items():
@@ -206,12 +203,14 @@ def train(
     backtest: Annotated[
         bool, typer.Option(help="Backtest first (needed to promote the version later).")
     ] = True,
+    engine: EngineOption = EngineName.pandas,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Fit on all labelled history, log to MLflow, register as @challenger."""
     from pipelines.train import train as train_model
 
-    settings = _settings(config, tracking_uri)
-    market = _load(data_dir)
+    settings = settings_or_fail(config, tracking_uri)
+    market = load_or_fail(data_dir)
     result = train_model(
         data_dir,
         horizon,
@@ -220,8 +219,10 @@ def train(
         backtest_config=settings.backtest if backtest else None,
         min_days=settings.min_shortage_days,
         resolved_settings=settings.model_dump(mode="json"),
-        progress=_say,
+        progress=say,
         market=market,
+        engine=engine.value,
+        scheduler=scheduler,
     )
     if result.backtest is not None:
         _print_backtest(result.backtest.metrics)
@@ -259,6 +260,8 @@ def backtest(
         Path | None, typer.Option(help="Write the metrics table here (Parquet or CSV).")
     ] = None,
     config: ConfigOption = None,
+    engine: EngineOption = EngineName.pandas,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Rolling-origin backtest of the model and the baselines over whole weeks."""
     from features.atomic import atomic_file
@@ -267,25 +270,29 @@ def backtest(
     from pipelines.tracking import combined_fingerprint, data_fingerprints
     from pipelines.training_data import training_data
 
-    settings = _settings(config)
+    settings = settings_or_fail(config)
     backtest_config = settings.backtest
     if folds is not None:
         backtest_config = backtest_config.model_copy(update={"folds": folds})
-    market = _load(data_dir)
-    _say(f"building the {horizon}-week feature panel")
-    data = training_data(market, horizon, min_days=settings.min_shortage_days)
+    market = load_or_fail(data_dir)
+    say(f"building the {horizon}-week feature panel")
+    data = training_data(
+        market, horizon, settings.min_shortage_days, engine=engine.value, scheduler=scheduler
+    )
     try:
         result = run(
             data,
             settings.model,
             backtest_config,
             settings.min_shortage_days,
-            _say,
+            say,
             onsets=onsets_from(market.shortages, settings.min_shortage_days),
             data_fingerprint=combined_fingerprint(data_fingerprints(data_dir)),
+            engine=engine.value,
+            scheduler=scheduler,
         )
     except ValueError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     _print_backtest(result.metrics)
     if out is not None:
         with atomic_file(out) as tmp:
@@ -313,34 +320,24 @@ def promote(
     from pipelines.promote import PromotionError
     from pipelines.promote import promote as run
 
-    settings = _settings(config, tracking_uri)
+    settings = settings_or_fail(config, tracking_uri)
     try:
         decision = run(
             horizon,
             settings.tracking,
             settings.backtest,
             margin=settings.promotion_margin if margin is None else margin,
-            progress=_say,
+            progress=say,
         )
     except PromotionError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     if decision.promoted:
         console.print(f"[green]{decision.reason}[/]", highlight=False)
         return
     if decision.challenger_version == decision.champion_version:
         console.print(decision.reason, highlight=False)
         return
-    raise _fail(decision.reason)
-
-
-def _horizons(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(sorted({int(part) for part in text.split(",") if part.strip()}))
-    except ValueError:
-        values = ()
-    if not values or min(values) < 1:
-        raise typer.BadParameter(f"{text!r} is not a comma-separated list of weeks, e.g. 4,13,26")
-    return values
+    raise fail(decision.reason)
 
 
 @app.command()
@@ -358,27 +355,31 @@ def score(
     tracking_uri: TrackingOption = None,
     force: Annotated[bool, typer.Option(help="Score even when a required table is stale.")] = False,
     report: Annotated[bool, typer.Option(help="Also write report.html.")] = True,
+    engine: EngineOption = EngineName.pandas,
+    scheduler: SchedulerOption = None,
 ) -> None:
     """Score every eligible pack for one week and write the ranked, explained risk table."""
+    from pipelines.engine import use_engine
     from pipelines.score import ScoreError
     from pipelines.score import score as run
 
-    settings = _settings(config, tracking_uri)
-    _load(data_dir)
+    settings = settings_or_fail(config, tracking_uri)
+    load_or_fail(data_dir)
     try:
-        target = run(
-            data_dir,
-            as_of,
-            out,
-            settings.tracking,
-            horizons=_horizons(horizons),
-            model_uri=model_uri,
-            force=force,
-            report=report,
-            progress=_say,
-        )
+        with use_engine(engine.value, scheduler):
+            target = run(
+                data_dir,
+                as_of,
+                out,
+                settings.tracking,
+                horizons=parse_horizons(horizons),
+                model_uri=model_uri,
+                force=force,
+                report=report,
+                progress=say,
+            )
     except ScoreError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     console.print(f"wrote {target}/ (risk.parquet, risk.csv, gpk.parquet, ...)", highlight=False)
     if report:
         console.print(f"report: {target / 'report.html'}", highlight=False)
@@ -397,7 +398,7 @@ def report(
     try:
         path = render_report(scores_dir, out or scores_dir / "report.html")
     except ValueError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     console.print(f"wrote {path}", highlight=False)
 
 
@@ -412,7 +413,7 @@ def demo(
     """The main job on built-in data: generate, train 4/13/26 weeks, score, report."""
     from pipelines.demo import run_demo
 
-    settings = _settings(config)
+    settings = settings_or_fail(config)
     started = dt.datetime.now()
     try:
         result = run_demo(
@@ -425,10 +426,10 @@ def demo(
             backtest_config=settings.backtest.model_copy(
                 update={"folds": 4, "baselines": False, "n_resamples": 50}
             ),
-            progress=_say,
+            progress=say,
         )
     except FileExistsError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     minutes = (dt.datetime.now() - started).total_seconds() / 60
     db = result.tracking_uri.removeprefix("sqlite:///")
     console.print(
@@ -442,6 +443,10 @@ def demo(
         f"  mlflow ui --backend-store-uri sqlite:///{db}",
         highlight=False,
     )
+
+
+cli_import.register(app)
+cli_whatif.register(app)
 
 
 def main() -> None:

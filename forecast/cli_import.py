@@ -11,14 +11,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from features.importers import IMPORTERS, ImporterError
+from forecast.cli_common import console, fail
 from pipelines.importing import ImportFailedError, ImportSummary, run_import
-
-console = Console()
-errors = Console(stderr=True)
 
 Source = StrEnum("Source", {name: name for name in IMPORTERS})  # type: ignore[misc]
 
@@ -26,11 +23,6 @@ Source = StrEnum("Source", {name: name for name in IMPORTERS})  # type: ignore[m
 class FileFormat(StrEnum):
     parquet = "parquet"
     csv = "csv"
-
-
-def _fail(message: str) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code=1)
 
 
 def _print_summary(summary: ImportSummary) -> None:
@@ -113,7 +105,7 @@ def import_command(
             **options,
         )
     except (ImporterError, ImportFailedError, FileExistsError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     _print_summary(summary)
 
 

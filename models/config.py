@@ -40,7 +40,8 @@ class ModelConfig(BaseModel):
     early_stopping_rounds: int = Field(50, ge=1)
     early_stopping_weeks: int = Field(26, ge=1, description="weeks in the early-stopping slice")
     refit_on_early_stopping_slice: bool = Field(
-        True, description="after early stopping, regrow the trees on the trees + early-stopping weeks"
+        True,
+        description="after early stopping, regrow the trees on the trees + early-stopping weeks",
     )
     calibration: Literal["isotonic", "platt", "none"] = Field(
         "platt",

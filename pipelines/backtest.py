@@ -27,6 +27,7 @@ from models.baselines import (
 from models.config import ModelConfig
 from models.metrics import evaluate
 from models.shortage_model import ShortageRiskModel
+from pipelines.engine import Engine, run_tasks
 from pipelines.training_data import TrainingData
 
 MAIN_MODEL = "lightgbm"
@@ -85,6 +86,54 @@ def candidate_models(
     return models
 
 
+def fold_rows(
+    labelled: pd.DataFrame, fold: Fold, horizon: int, min_shortage_days: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Training rows whose label was final before the origin, and the fold's test rows."""
+    label_final_after = pd.Timedelta(weeks=horizon) + pd.Timedelta(days=min_shortage_days)
+    train = labelled[labelled["as_of"] + label_final_after <= fold.origin]
+    test = labelled[(labelled["as_of"] >= fold.origin) & (labelled["as_of"] < fold.test_end)]
+    return train, test
+
+
+def fold_predictions(
+    fold: Fold,
+    labelled: pd.DataFrame,
+    features: list[str],
+    horizon: int,
+    model_config: ModelConfig,
+    config: BacktestConfig,
+    min_shortage_days: int,
+) -> pd.DataFrame:
+    """Every model refitted at one origin and its test predictions (one task per fold)."""
+    target = label_column(horizon)
+    train, test = fold_rows(labelled, fold, horizon, min_shortage_days)
+    frames = []
+    for name, template in candidate_models(model_config, horizon, config.baselines).items():
+        model = clone(template)
+        if isinstance(model, ShortageRiskModel):
+            model.fit(train[features], train[target], train["as_of"])
+        else:
+            model.fit(train[features], train[target])
+        probability = model.predict_proba(test[features])[:, 1]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "zi_number": test["zi_number"].astype(str).to_numpy(),
+                    "as_of": test["as_of"].to_numpy(),
+                    "horizon": horizon,
+                    "model": name,
+                    "probability": probability.astype(np.float64),
+                    "label": test[target].to_numpy(dtype=np.float64),
+                    "fold": fold.number,
+                    "origin": fold.origin,
+                    **segments(test),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
 def run_backtest(
     panel: pd.DataFrame,
     features: list[str],
@@ -93,47 +142,39 @@ def run_backtest(
     config: BacktestConfig,
     min_shortage_days: int = 14,
     progress: Progress | None = None,
+    engine: Engine = "pandas",
+    scheduler: str | None = None,
 ) -> tuple[pd.DataFrame, list[Fold]]:
     """Out-of-sample predictions of every model at every origin (long format).
 
     A training label is final once its window has closed and an onset near the
-    window's end has lasted ``min_shortage_days``; only such rows are used.
+    window's end has lasted ``min_shortage_days``; only such rows are used. With
+    ``engine="dask"`` the folds run in parallel, one Dask task each (same results).
     """
     target = label_column(horizon)
     labelled = panel[panel[target].notna()]
     folds = rolling_origins(labelled["as_of"].unique(), config)
-    label_final_after = pd.Timedelta(weeks=horizon) + pd.Timedelta(days=min_shortage_days)
+    shared = {
+        "labelled": labelled,
+        "features": features,
+        "horizon": horizon,
+        "model_config": model_config,
+        "config": config,
+        "min_shortage_days": min_shortage_days,
+    }
     frames = []
     for fold in folds:
-        train = labelled[labelled["as_of"] + label_final_after <= fold.origin]
-        test = labelled[(labelled["as_of"] >= fold.origin) & (labelled["as_of"] < fold.test_end)]
         if progress:
+            train, test = fold_rows(labelled, fold, horizon, min_shortage_days)
             progress(
                 f"fold {fold.number + 1}/{len(folds)}: origin {fold.origin:%Y-%m-%d}, "
                 f"{len(train):,} training rows, {len(test):,} test rows"
+                + (" (one dask task per fold)" if engine == "dask" else "")
             )
-        for name, template in candidate_models(model_config, horizon, config.baselines).items():
-            model = clone(template)
-            if isinstance(model, ShortageRiskModel):
-                model.fit(train[features], train[target], train["as_of"])
-            else:
-                model.fit(train[features], train[target])
-            probability = model.predict_proba(test[features])[:, 1]
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "zi_number": test["zi_number"].astype(str).to_numpy(),
-                        "as_of": test["as_of"].to_numpy(),
-                        "horizon": horizon,
-                        "model": name,
-                        "probability": probability.astype(np.float64),
-                        "label": test[target].to_numpy(dtype=np.float64),
-                        "fold": fold.number,
-                        "origin": fold.origin,
-                        **segments(test),
-                    }
-                )
-            )
+        if engine == "pandas":  # in turn, so progress follows the work
+            frames.append(fold_predictions(fold, **shared))
+    if engine != "pandas":
+        frames = run_tasks(engine, fold_predictions, folds, scheduler, **shared)
     return pd.concat(frames, ignore_index=True), folds
 
 
@@ -220,10 +261,20 @@ def backtest(
     progress: Progress | None = None,
     onsets: pd.DataFrame | None = None,
     data_fingerprint: str = "",
+    engine: Engine = "pandas",
+    scheduler: str | None = None,
 ) -> BacktestResult:
     """Rolling-origin predictions and their metrics (per fold and pooled, with intervals)."""
     predictions, folds = run_backtest(
-        data.panel, data.features, data.horizon, model_config, config, min_days, progress
+        data.panel,
+        data.features,
+        data.horizon,
+        model_config,
+        config,
+        min_days,
+        progress,
+        engine=engine,
+        scheduler=scheduler,
     )
     if progress:
         progress(f"evaluating ({config.n_resamples} bootstrap resamples of whole weeks)")

@@ -14,6 +14,7 @@ import contextlib
 import fcntl
 import json
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +28,12 @@ from mlflow.exceptions import MlflowException
 from features.atomic import atomic_directory
 from features.labels import observation_end
 from features.market import Market
-from features.panel import build_panel
 from features.registry import all_features
 from features.validation import load_market
 from models.drift import DEFAULT_PSI_THRESHOLD, population_stability
 from models.explain import global_importance
 from models.shortage_model import ShortageRiskModel
+from pipelines.engine import engine_panel
 from pipelines.score_tables import (
     band_ranges,
     changes_since,
@@ -129,11 +130,130 @@ def _check_inputs(
     return fresh
 
 
-def _week_features(market: Market, as_of: pd.Timestamp, horizon: int) -> pd.DataFrame:
+def _week_features(
+    market: Market, as_of: pd.Timestamp, horizon: int, trend_weeks: int = TREND_WEEKS
+) -> pd.DataFrame:
     """Panel rows for ``as_of`` and the trend weeks before it (labels dropped)."""
-    start = as_of - pd.Timedelta(weeks=TREND_WEEKS)
-    panel = build_panel(market, start=start, end=as_of, horizons=(horizon,))
+    start = as_of - pd.Timedelta(weeks=trend_weeks)
+    panel = engine_panel(market, start=start, end=as_of, horizons=(horizon,))
     return panel.drop(columns=[c for c in panel.columns if c.startswith("onset_")])
+
+
+@dataclass(frozen=True)
+class HorizonScores:
+    """One champion's scores of one in-memory market, before anything is written."""
+
+    champion: Champion
+    features: list[str]
+    now: pd.DataFrame  # panel rows of the as-of week, with ``probability``
+    contributions: pd.DataFrame
+    risk: pd.DataFrame  # RISK_COLUMNS
+    drivers: pd.DataFrame  # long driver rows (docs/scores-format.md)
+    trend: pd.DataFrame  # zi_number, horizon, as_of, probability of every panel week
+
+
+Timings = dict[str, float]
+
+
+@contextlib.contextmanager
+def _timed(timings: Timings | None, stage: str) -> Iterator[None]:
+    """Add the seconds spent in the block to ``timings[stage]`` (for the benchmark)."""
+    began = time.perf_counter()
+    try:
+        yield
+    finally:
+        if timings is not None:
+            timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - began
+
+
+def _score_champion(
+    market: Market,
+    as_of: pd.Timestamp,
+    champion: Champion,
+    fingerprint: str,
+    source: str,
+    trend_weeks: int,
+    timings: Timings | None = None,
+) -> HorizonScores:
+    family_of = {f.name: family.name for family, f in all_features()}
+    products = market.products.set_index("zi_number")
+    with _timed(timings, "features"):
+        panel = _week_features(market, as_of, champion.horizon, trend_weeks)
+    features = list(champion.model.feature_names_in_)
+    missing = [f for f in features if f not in panel.columns]
+    if missing:
+        raise ScoreError(
+            f"{champion.uri} needs features {missing} whose tables are absent in {source}"
+        )
+    with _timed(timings, "predict"):
+        panel["probability"] = champion.model.predict_proba(panel[features])[:, 1]
+    now = panel[panel["as_of"] == as_of].reset_index(drop=True)
+    zi = now["zi_number"].astype(str).to_numpy()
+    with _timed(timings, "shap"):
+        contributions = champion.model.contributions(now[features])
+        wide, long = driver_tables(now, contributions, family_of, champion.horizon)
+    info = products.loc[zi, ["name", "gpk", "atc", "mah"]].reset_index(drop=True)
+    probability = now["probability"].to_numpy(dtype=float)
+    risk = pd.concat(
+        [
+            pd.DataFrame({"as_of": as_of, "zi_number": zi}),
+            info,
+            pd.DataFrame(
+                {
+                    "horizon": champion.horizon,
+                    "probability": probability,
+                    "rank": rank_desc(probability, zi),
+                    "risk_band": risk_band(probability),
+                }
+            ),
+            wide,
+            pd.DataFrame(
+                {
+                    "model_name": champion.name,
+                    "model_version": champion.version,
+                    "run_id": champion.run_id,
+                    "input_fingerprint": fingerprint,
+                },
+                index=range(len(zi)),
+            ),
+        ],
+        axis=1,
+    )[RISK_COLUMNS]
+    trend = pd.DataFrame(
+        {
+            "zi_number": panel["zi_number"].astype(str),
+            "horizon": champion.horizon,
+            "as_of": panel["as_of"],
+            "probability": panel["probability"].astype(float),
+        }
+    )
+    return HorizonScores(champion, features, now, contributions, risk, long, trend)
+
+
+def score_market(
+    market: Market,
+    as_of: pd.Timestamp,
+    champions: list[Champion],
+    fingerprint: str = "",
+    source: str = "the input",
+    trend_weeks: int = TREND_WEEKS,
+    progress: Progress | None = None,
+    timings: Timings | None = None,
+) -> list[HorizonScores]:
+    """Score a market held in memory with each champion, writing nothing.
+
+    Shared by the weekly batch and the what-if runs, so that a scenario's
+    baseline is exactly what ``forecast score`` gives for the same week.
+    """
+    say = progress or (lambda _: None)
+    scored = []
+    for champion in champions:
+        say(f"{champion.horizon} weeks: features and scores with {champion.name} "
+            f"v{champion.version}")  # fmt: skip
+        scored.append(
+            _score_champion(market, as_of, champion, fingerprint, source, trend_weeks, timings)
+        )
+    return scored
 
 
 @contextlib.contextmanager
@@ -145,6 +265,41 @@ def _locked(root: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@dataclass(frozen=True)
+class ScoringInputs:
+    """A validated market, its as-of Monday, freshness and fingerprint, and the champions."""
+
+    market: Market
+    as_of: pd.Timestamp
+    freshness: dict[str, dict[str, object]]
+    fingerprint: str
+    champions: list[Champion]
+
+
+def prepare_scoring(
+    data_dir: Path,
+    as_of: str | pd.Timestamp,
+    tracking: TrackingConfig,
+    horizons: tuple[int, ...],
+    model_uri: str,
+    force: bool,
+    stale_weeks: int,
+) -> ScoringInputs:
+    """Everything checked before anything is scored: input, date, freshness, champions."""
+    # One time unit whatever the caller passed, so the files do not depend on it.
+    day = pd.Timestamp(as_of).normalize().as_unit("ns")
+    if "{horizon}" not in model_uri and len(horizons) > 1:
+        raise ScoreError("--model-uri names one model; give one --horizons value or use {horizon}")
+    market = load_market(data_dir)
+    fresh = _check_inputs(market, day, stale_weeks, force)
+    client = tracking.activate()
+    champions = [
+        load_champion(client, model_uri.format(horizon=h), h) for h in sorted(set(horizons))
+    ]
+    fingerprint = combined_fingerprint(data_fingerprints(data_dir))
+    return ScoringInputs(market, day, fresh, fingerprint, champions)
 
 
 def score(
@@ -159,79 +314,25 @@ def score(
     drift_threshold: float = DEFAULT_PSI_THRESHOLD,
     report: bool = True,
     progress: Progress | None = None,
+    timings: Timings | None = None,
 ) -> Path:
     """Score ``as_of`` and write ``<out_root>/<as_of>/``; returns that directory."""
     say = progress or (lambda _: None)
     data_dir, out_root = Path(data_dir), Path(out_root)
-    # One time unit whatever the caller passed, so the files do not depend on it.
-    as_of = pd.Timestamp(as_of).normalize().as_unit("ns")
-    if "{horizon}" not in model_uri and len(horizons) > 1:
-        raise ScoreError("--model-uri names one model; give one --horizons value or use {horizon}")
-    market = load_market(data_dir)
-    fresh = _check_inputs(market, as_of, stale_weeks, force)
-    client = tracking.activate()
-    champions = [
-        load_champion(client, model_uri.format(horizon=h), h) for h in sorted(set(horizons))
-    ]
-    fingerprint = combined_fingerprint(data_fingerprints(data_dir))
+    inputs = prepare_scoring(data_dir, as_of, tracking, horizons, model_uri, force, stale_weeks)
+    market, as_of, fresh = inputs.market, inputs.as_of, inputs.freshness
+    champions, fingerprint = inputs.champions, inputs.fingerprint
+    client = MlflowClient(tracking_uri=tracking.tracking_uri, registry_uri=tracking.tracking_uri)
     family_of = {f.name: family.name for family, f in all_features()}
-    products = market.products.set_index("zi_number")
-
     risks, drivers, trends, families, drifts, models = [], [], [], [], [], {}
-    for champion in champions:
-        say(f"{champion.horizon} weeks: features and scores with {champion.name} "
-            f"v{champion.version}")  # fmt: skip
-        panel = _week_features(market, as_of, champion.horizon)
-        features = list(champion.model.feature_names_in_)
-        missing = [f for f in features if f not in panel.columns]
-        if missing:
-            raise ScoreError(
-                f"{champion.uri} needs features {missing} whose tables are absent in {data_dir}"
-            )
-        panel["probability"] = champion.model.predict_proba(panel[features])[:, 1]
-        now = panel[panel["as_of"] == as_of].reset_index(drop=True)
-        zi = now["zi_number"].astype(str).to_numpy()
-        contributions = champion.model.contributions(now[features])
-        wide, long = driver_tables(now, contributions, family_of, champion.horizon)
-        info = products.loc[zi, ["name", "gpk", "atc", "mah"]].reset_index(drop=True)
-        probability = now["probability"].to_numpy(dtype=float)
-        risk = pd.concat(
-            [
-                pd.DataFrame({"as_of": as_of, "zi_number": zi}),
-                info,
-                pd.DataFrame(
-                    {
-                        "horizon": champion.horizon,
-                        "probability": probability,
-                        "rank": rank_desc(probability, zi),
-                        "risk_band": risk_band(probability),
-                    }
-                ),
-                wide,
-                pd.DataFrame(
-                    {
-                        "model_name": champion.name,
-                        "model_version": champion.version,
-                        "run_id": champion.run_id,
-                        "input_fingerprint": fingerprint,
-                    },
-                    index=range(len(zi)),
-                ),
-            ],
-            axis=1,
-        )[RISK_COLUMNS]
-        risks.append(risk)
-        drivers.append(long)
-        trends.append(
-            pd.DataFrame(
-                {
-                    "zi_number": panel["zi_number"].astype(str),
-                    "horizon": champion.horizon,
-                    "as_of": panel["as_of"],
-                    "probability": panel["probability"].astype(float),
-                }
-            )
-        )
+    for scored in score_market(
+        market, as_of, champions, fingerprint, source=str(data_dir), progress=say, timings=timings
+    ):
+        champion, features, now = scored.champion, scored.features, scored.now
+        contributions = scored.contributions
+        risks.append(scored.risk)
+        drivers.append(scored.drivers)
+        trends.append(scored.trend)
         _, per_family = global_importance(contributions, family_of)
         families.append(per_family.assign(horizon=champion.horizon)[
             ["horizon", "family", "mean_abs_shap"]
@@ -312,7 +413,11 @@ def score(
         "families": pd.concat(families, ignore_index=True),
         "drift": drift,
     }
-    with _locked(out_root), atomic_directory(target, overwrite=True) as tmp:
+    with (
+        _timed(timings, "write"),
+        _locked(out_root),
+        atomic_directory(target, overwrite=True) as tmp,
+    ):
         for name, frame in tables.items():
             frame.to_parquet(tmp / f"{name}.parquet", index=False)
         risk_all.to_csv(tmp / "risk.csv", index=False, date_format="%Y-%m-%d", lineterminator="\n")
@@ -323,7 +428,8 @@ def score(
             from pipelines.report import render_report
 
             say("writing the report")
-            render_report(tmp, tmp / "report.html")
+            with _timed(timings, "report"):
+                render_report(tmp, tmp / "report.html")
 
     with mlflow.start_run(run_name=f"score-{as_of:%Y-%m-%d}"):
         mlflow.set_tags(

@@ -145,10 +145,11 @@ def pack_status(market: Market, as_of: pd.Timestamp, scored: set[str]) -> pd.Dat
     since = np.where(status == "off market", exit_, pd.NaT)
     frame = products[["zi_number", "name", "gpk", "atc", "mah"]].copy()
     frame["status"] = status
-    frame["since"] = pd.to_datetime(since)
+    frame["since"] = pd.to_datetime(since).astype("datetime64[ns]")
     in_short = frame["zi_number"].isin(short_since.index) & (frame["status"] == "")
     frame.loc[in_short, "status"] = "in shortage"
     frame.loc[in_short, "since"] = frame.loc[in_short, "zi_number"].map(short_since)
+    frame["since"] = frame["since"].astype("datetime64[ns]")  # one unit, whatever came in
     frame = frame[~frame["zi_number"].isin(scored)]
     frame.loc[frame["status"] == "", "status"] = "not scored"
     return frame.sort_values(["status", "zi_number"], ignore_index=True)

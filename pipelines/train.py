@@ -28,6 +28,7 @@ from models.plots import save_calibration_curve, save_pr_curves
 from models.pyfunc import log_pyfunc
 from models.shortage_model import ShortageRiskModel
 from pipelines.backtest import BacktestConfig, BacktestResult, backtest, onsets_from
+from pipelines.engine import Engine, dask_client, scheduler_for
 from pipelines.tracking import (
     TrackingConfig,
     combined_fingerprint,
@@ -105,14 +106,59 @@ def train(
     resolved_settings: dict | None = None,
     progress: Progress | None = None,
     market: Market | None = None,
+    engine: Engine = "pandas",
+    scheduler: str | None = None,
+    start: str | pd.Timestamp | None = None,
 ) -> TrainResult:
-    """Fit on every labelled row, log the run, register ``@challenger``."""
+    """Fit on every labelled row (from ``start`` on), log the run, register ``@challenger``.
+
+    ``engine="dask"`` builds the panel, runs the backtest folds and grows the final
+    trees on the Dask cluster at ``scheduler`` (or on one local cluster for the run).
+    """
+    with scheduler_for(engine, scheduler) as address:
+        return _train(
+            data_dir, horizon, model_config, tracking, backtest_config, min_days,
+            resolved_settings, progress, market, engine, address, start,
+        )  # fmt: skip
+
+
+def _fit(
+    data: TrainingData, model_config: ModelConfig, engine: Engine, scheduler: str | None
+) -> ShortageRiskModel:
+    """The final model; on dask a plain ``ShortageRiskModel`` with distributed-grown trees."""
+    X, y, as_of = data.panel[data.features], data.panel[data.label], data.panel["as_of"]
+    if engine == "pandas":
+        return ShortageRiskModel(model_config, horizon=data.horizon).fit(X, y, as_of)
+    from models.dask_model import DaskShortageRiskModel
+
+    with dask_client(scheduler) as client:
+        model = DaskShortageRiskModel(model_config, horizon=data.horizon)
+        model.fit(X, y, as_of, packs=data.panel["zi_number"], client=client)
+    return model.to_local()
+
+
+def _train(
+    data_dir: Path | str,
+    horizon: int,
+    model_config: ModelConfig,
+    tracking: TrackingConfig,
+    backtest_config: BacktestConfig | None,
+    min_days: int,
+    resolved_settings: dict | None,
+    progress: Progress | None,
+    market: Market | None,
+    engine: Engine,
+    scheduler: str | None,
+    start: str | pd.Timestamp | None,
+) -> TrainResult:
     say = progress or (lambda _: None)
     data_dir = Path(data_dir)
     market = market if market is not None else load_market(data_dir)
     fingerprints = data_fingerprints(data_dir)
-    say(f"building the {horizon}-week feature panel")
-    data = training_data(market, horizon, min_days=min_days)
+    say(f"building the {horizon}-week feature panel ({engine} engine)")
+    data = training_data(
+        market, horizon, min_days=min_days, start=start, engine=engine, scheduler=scheduler
+    )
     for family, tables in data.skipped_families.items():
         say(f"feature family '{family}' left out: table(s) {', '.join(tables)} absent")
 
@@ -127,12 +173,12 @@ def train(
             progress,
             onsets=onsets_from(market.shortages, min_days),
             data_fingerprint=combined_fingerprint(fingerprints),
+            engine=engine,
+            scheduler=scheduler,
         )
 
     say(f"fitting on {len(data.panel):,} labelled rows")
-    model = ShortageRiskModel(model_config, horizon=horizon).fit(
-        data.panel[data.features], data.panel[data.label], data.panel["as_of"]
-    )
+    model = _fit(data, model_config, engine, scheduler)
     client = tracking.activate()
     name = tracking.model_name(horizon)
     with (
@@ -149,6 +195,7 @@ def train(
                 "package_version": package_version(),
                 "git_commit": git_commit(),
                 "data_dir": str(data_dir.resolve()),
+                "engine": engine,
             }
         )
         mlflow.log_params(

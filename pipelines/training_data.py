@@ -8,8 +8,9 @@ import pandas as pd
 
 from features.labels import label_name
 from features.market import Market
-from features.panel import build_panel, plan_panel
+from features.panel import plan_panel
 from features.registry import all_features, feature_checksum
+from pipelines.engine import Engine, build_panel_with
 
 
 @dataclass(frozen=True)
@@ -33,10 +34,20 @@ def training_data(
     min_days: int = 14,
     start: str | pd.Timestamp | None = None,
     end: str | pd.Timestamp | None = None,
+    engine: Engine = "pandas",
+    scheduler: str | None = None,
 ) -> TrainingData:
     """Build the point-in-time panel for one horizon and keep rows whose label is known."""
     plan = plan_panel(market, start=start, end=end, horizons=(horizon,), min_days=min_days)
-    panel = build_panel(market, start=start, end=end, horizons=(horizon,), min_days=min_days)
+    panel = build_panel_with(
+        engine,
+        market,
+        start=start,
+        end=end,
+        horizons=(horizon,),
+        min_days=min_days,
+        scheduler=scheduler,
+    )
     label = label_name(horizon)
     labelled = panel[panel[label].notna()].reset_index(drop=True)
     if labelled.empty:

@@ -424,7 +424,7 @@ def demo(
             horizons=settings.horizons,
             model_config=settings.model,
             backtest_config=settings.backtest.model_copy(
-                update={"folds": 4, "baselines": False, "n_resamples": 50}
+                update={"folds": 2, "baselines": False, "n_resamples": 50}
             ),
             progress=say,
         )

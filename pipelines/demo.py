@@ -32,6 +32,7 @@ class DemoResult:
     report: Path
 
 
+TRAINING_YEARS = 4
 DEMO_CONTENT = {"data", "truth", "mlflow.db", "mlruns", "scores"}
 
 
@@ -82,6 +83,8 @@ def run_demo(
         tracking_uri=f"sqlite:///{workdir / 'mlflow.db'}",
         artifact_location=(workdir / "mlruns").as_uri(),
     )
+    # The most recent years carry what the weekly batch needs and keep the demo short.
+    start = observation_end(simulated.market) - pd.Timedelta(weeks=52 * TRAINING_YEARS)
     trained = []
     for horizon in horizons:
         say(f"training the {horizon}-week model")
@@ -94,6 +97,7 @@ def run_demo(
                 backtest_config,
                 progress=say,
                 market=simulated.market,
+                start=start,
             )
         )
     as_of = latest_monday(observation_end(simulated.market))

@@ -15,23 +15,30 @@ import pandas as pd
 
 DEFAULT_PSI_THRESHOLD = 0.25
 _EPS = 1e-4
-MISSING = "__missing__"
+OTHER = "__other__"
+MIN_CATEGORY_SHARE = 0.01  # rarer categories are pooled: PSI on tiny shares is noise
+# Features that move with the calendar by design (month, recalibration and
+# designation cycles): a shift there is the date, not the data.
+CYCLICAL_FEATURES = frozenset(
+    {"cal_month", "cal_weeks_to_recalibration", "tender_weeks_since_start", "tender_weeks_to_end"}
+)
 
 
 def profile(X: pd.DataFrame, bins: int = 10) -> dict[str, dict[str, Any]]:
     """Per feature: bin edges (numeric) or categories, and the share in each, plus missing."""
     out: dict[str, dict[str, Any]] = {}
     for column in X.columns:
+        if column in CYCLICAL_FEATURES:
+            continue
         values = X[column]
         missing = float(values.isna().mean()) if len(values) else 0.0
         if isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == object:
-            shares = values.astype("object").value_counts(normalize=True, dropna=True)
-            observed = 1.0 - missing
-            out[column] = {
-                "kind": "category",
-                "shares": {str(k): float(v) * observed for k, v in sorted(shares.items())},
-                "missing": missing,
-            }
+            n = max(len(values), 1)
+            counts = values.astype("object").value_counts(dropna=True)
+            shares = {str(k): float(v) / n for k, v in sorted(counts.items())}
+            kept = {k: v for k, v in shares.items() if v >= MIN_CATEGORY_SHARE}
+            kept[OTHER] = sum(v for k, v in shares.items() if k not in kept)
+            out[column] = {"kind": "category", "shares": kept, "missing": missing}
             continue
         numbers = values.dropna().to_numpy(dtype=float)
         edges = (
@@ -68,11 +75,11 @@ def population_stability(reference: dict[str, dict[str, Any]], X: pd.DataFrame) 
         n = max(len(values), 1)
         missing = float(values.isna().sum()) / n
         if ref["kind"] == "category":
-            current = values.astype("object").value_counts(dropna=True) / n
-            keys = sorted(set(ref["shares"]) | {str(k) for k in current.index})
-            expected = np.array([ref["shares"].get(k, 0.0) for k in keys] + [ref["missing"]])
-            by_key = {str(k): float(v) for k, v in current.items()}
-            actual = np.array([by_key.get(k, 0.0) for k in keys] + [missing])
+            keys = sorted(ref["shares"])
+            current = values.astype("object").dropna().astype(str)
+            current = current.where(current.isin(keys), OTHER).value_counts() / n
+            expected = np.array([ref["shares"][k] for k in keys] + [ref["missing"]])
+            actual = np.array([float(current.get(k, 0.0)) for k in keys] + [missing])
         else:
             numbers = values.dropna().to_numpy(dtype=float)
             edges = np.asarray(ref["edges"], dtype=float)

@@ -37,7 +37,14 @@ def training_data(
     engine: Engine = "pandas",
     scheduler: str | None = None,
 ) -> TrainingData:
-    """Build the point-in-time panel for one horizon and keep rows whose label is known."""
+    """Build the point-in-time panel for one horizon; keep rows whose whole window is observed.
+
+    Near the end of the data a row can already be a sure positive (an onset was
+    seen) while its negatives are still unknown; keeping those positives alone
+    would over-represent onsets in the most recent weeks, exactly where the
+    calibration slice and the last backtest fold lie. So a row is used only when
+    its whole label window lies before the observation end.
+    """
     plan = plan_panel(market, start=start, end=end, horizons=(horizon,), min_days=min_days)
     panel = build_panel_with(
         engine,
@@ -49,7 +56,8 @@ def training_data(
         scheduler=scheduler,
     )
     label = label_name(horizon)
-    labelled = panel[panel[label].notna()].reset_index(drop=True)
+    window_closed = panel["as_of"] + pd.Timedelta(weeks=horizon) <= plan.observed_until
+    labelled = panel[panel[label].notna() & window_closed].reset_index(drop=True)
     if labelled.empty:
         raise ValueError(
             f"no row has an observed {label} label: the data must cover more than {horizon} weeks"

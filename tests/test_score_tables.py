@@ -124,3 +124,22 @@ def test_top_drivers_are_distinct_sentences_and_only_risk_raising() -> None:
     ]  # fmt: skip
     assert wide.loc[0, "driver_2_text"] == "1 supplier left"
     assert long["shap"].sum() == pytest.approx(-3.0 + 0.9 + 0.8 + 0.2 - 0.3)
+
+
+def test_drift_skips_calendar_cycles_and_pools_rare_categories() -> None:
+    rng = np.random.default_rng(1)
+    codes = [f"C{i:03d}" for i in range(300)]
+    train = pd.DataFrame(
+        {
+            "cal_month": np.full(3000, 9.0),
+            "prod_atc4": pd.Categorical(rng.choice(codes, 3000)),
+        }
+    )
+    reference = profile(train)
+    assert "cal_month" not in reference
+    assert set(reference["prod_atc4"]["shares"]) == {"__other__"}
+    week = pd.DataFrame(
+        {"cal_month": np.full(500, 12.0), "prod_atc4": pd.Categorical(rng.choice(codes, 500))}
+    )
+    psi = population_stability(reference, week)
+    assert list(psi.index) == ["prod_atc4"] and psi["prod_atc4"] < 0.01

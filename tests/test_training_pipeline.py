@@ -238,3 +238,13 @@ def test_cli_train_on_invalid_data_writes_nothing(tiny_dir: Path, tmp_path: Path
     assert result.exit_code == 1
     assert "products.csv, column 'gpk': required column is missing" in result.stderr
     assert not (tmp_path / "none.db").exists()
+
+
+def test_training_rows_have_their_whole_window_observed(data: TrainingData) -> None:
+    closed = data.panel["as_of"] + pd.Timedelta(weeks=HORIZON) <= data.observed_until
+    assert closed.all()
+    # The last weeks are complete weeks, not a tail of sure positives.
+    last = data.panel[data.panel["as_of"] == data.panel["as_of"].max()]
+    first = data.panel[data.panel["as_of"] == data.panel["as_of"].min()]
+    assert len(last) > 0.5 * len(first)
+    assert data.panel[data.label].mean() < 0.5

@@ -191,37 +191,35 @@ def gpk_view(
     risk: pd.DataFrame, status: pd.DataFrame, market: Market, as_of: pd.Timestamp
 ) -> pd.DataFrame:
     """How a patient feels it: per GPK the highest pack risk and what remains."""
-    products = market.products
-    suppliers = suppliers_in_force(market, as_of)
-    critical = critical_category(market, as_of)
-    marketed = status["status"].isin(["in shortage"])
-    short_per_gpk = status[marketed].groupby("gpk").size()
-    out = []
-    for (gpk, horizon), frame in risk.groupby(["gpk", "horizon"], sort=True):
-        ordered = frame.sort_values(["probability", "zi_number"], ascending=[False, True])
-        first = products[products["gpk"] == gpk].iloc[0]
-        short = int(short_per_gpk.get(gpk, 0))
-        out.append(
-            {
-                "gpk": gpk,
-                "horizon": int(horizon),
-                "name": first["name"],
-                "atc": first["atc"],
-                "max_probability": float(ordered["probability"].iloc[0]),
-                "expected_packs_short": float(ordered["probability"].sum()),
-                "packs_marketed": len(ordered) + short,
-                "packs_scored": len(ordered),
-                "packs_short": short,
-                "suppliers": float(suppliers.get(gpk, np.nan)),
-                "critical": critical.get(gpk, None) if len(critical) else None,
-                "packs": ";".join(ordered["zi_number"].astype(str)),
-            }
-        )
-    view = pd.DataFrame(out)
+    ordered = risk.sort_values(
+        ["horizon", "gpk", "probability", "zi_number"], ascending=[True, True, False, True]
+    )
+    groups = ordered.groupby(["gpk", "horizon"], sort=True)
+    view = pd.DataFrame(
+        {
+            "max_probability": groups["probability"].first().astype(float),
+            "expected_packs_short": groups["probability"].sum().astype(float),
+            "packs_scored": groups.size(),
+            "packs": groups["zi_number"].agg(lambda packs: ";".join(packs.astype(str))),
+        }
+    ).reset_index()
     if view.empty:
         return view
+    first_pack = market.products.drop_duplicates("gpk").set_index("gpk")[["name", "atc"]]
+    short = status[status["status"] == "in shortage"].groupby("gpk").size()
+    critical = critical_category(market, as_of)
+    view = view.join(first_pack, on="gpk")
+    view["horizon"] = view["horizon"].astype(int)
+    view["packs_short"] = view["gpk"].map(short).fillna(0).astype(int)
+    view["packs_marketed"] = view["packs_scored"] + view["packs_short"]
+    view["suppliers"] = view["gpk"].map(suppliers_in_force(market, as_of)).astype(float)
+    view["critical"] = view["gpk"].map(critical) if len(critical) else None
     view["rank"] = rank_by_horizon(view, "max_probability", "gpk")
-    return view.sort_values(["horizon", "rank"], ignore_index=True)
+    columns = [
+        "gpk", "horizon", "name", "atc", "max_probability", "expected_packs_short",
+        "packs_marketed", "packs_scored", "packs_short", "suppliers", "critical", "packs", "rank",
+    ]  # fmt: skip
+    return view[columns].sort_values(["horizon", "rank"], ignore_index=True)
 
 
 def changes_since(risk: pd.DataFrame, previous: pd.DataFrame, top: int = TOP_LIST) -> pd.DataFrame:

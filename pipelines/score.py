@@ -413,17 +413,17 @@ def score(
         "families": pd.concat(families, ignore_index=True),
         "drift": drift,
     }
-    with (
-        _timed(timings, "write"),
-        _locked(out_root),
-        atomic_directory(target, overwrite=True) as tmp,
-    ):
-        for name, frame in tables.items():
-            frame.to_parquet(tmp / f"{name}.parquet", index=False)
-        risk_all.to_csv(tmp / "risk.csv", index=False, date_format="%Y-%m-%d", lineterminator="\n")
-        (tmp / "summary.json").write_text(
-            json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8"
-        )
+    with _locked(out_root), atomic_directory(target, overwrite=True) as tmp:
+        with _timed(timings, "write"):
+            for name, frame in tables.items():
+                frame.to_parquet(tmp / f"{name}.parquet", index=False)
+            risk_all.to_csv(
+                tmp / "risk.csv", index=False, date_format="%Y-%m-%d", lineterminator="\n"
+            )
+            (tmp / "summary.json").write_text(
+                json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n",
+                encoding="utf-8",
+            )
         if report:
             from pipelines.report import render_report
 

@@ -114,13 +114,7 @@ class DaskShortageRiskModel(ShortageRiskModel):
         for name in ("trees", "calibration"):
             if target[getattr(slices, name)].sum() == 0:
                 raise ValueError(f"the {name} slice has no positive labels")
-        self.feature_names_in_ = np.array(list(X.columns), dtype=object)
-        self.categories_ = {
-            c: list(X[c].cat.categories)
-            for c in X.columns
-            if isinstance(X[c].dtype, pd.CategoricalDtype)
-        }
-        self.classes_ = np.array([0, 1])
+        self._learn_columns(X)
         frame = self._encode(X)
         grown_on = slices.trees
         if config.refit_on_early_stopping_slice:  # as the single-machine final trees

@@ -83,13 +83,7 @@ class ShortageRiskModel(ClassifierMixin, BaseEstimator):
             if target[getattr(slices, name)].sum() == 0:
                 raise ValueError(f"the {name.replace('_', '-')} slice has no positive labels")
 
-        self.feature_names_in_ = np.array(list(X.columns), dtype=object)
-        self.categories_ = {
-            c: list(X[c].cat.categories)
-            for c in X.columns
-            if isinstance(X[c].dtype, pd.CategoricalDtype)
-        }
-        self.classes_ = np.array([0, 1])
+        self._learn_columns(X)
         frame = self._encode(X)
         trees = slices.trees & self._keep_for_trees(target, config)
         train = lgb.Dataset(
@@ -124,6 +118,16 @@ class ShortageRiskModel(ClassifierMixin, BaseEstimator):
             "calibration": int(slices.calibration.sum()),
         }
         return self
+
+    def _learn_columns(self, X: pd.DataFrame) -> None:
+        """Remember feature order and training categories, to encode scoring data alike."""
+        self.feature_names_in_ = np.array(list(X.columns), dtype=object)
+        self.categories_ = {
+            c: list(X[c].cat.categories)
+            for c in X.columns
+            if isinstance(X[c].dtype, pd.CategoricalDtype)
+        }
+        self.classes_ = np.array([0, 1])
 
     @staticmethod
     def _keep_for_trees(target: np.ndarray, config: ModelConfig) -> np.ndarray:

@@ -18,8 +18,11 @@ from rich.table import Table
 from features.validation import ValidationReport, validate_data_dir
 from forecast import cli_import, cli_whatif
 from forecast.cli_common import (
+    DEFAULT_MODEL_URI,
     ConfigOption,
     HorizonOption,
+    HorizonsOption,
+    ModelUriOption,
     TrackingOption,
     console,
     errors,
@@ -347,10 +350,8 @@ def score(
     out: Annotated[Path, typer.Option(help="Root directory; writes OUT/<as-of>/.")] = Path(
         "scores"
     ),
-    horizons: Annotated[str, typer.Option(help="Comma-separated horizons in weeks.")] = "4,13,26",
-    model_uri: Annotated[
-        str, typer.Option(help="Model to score with; {horizon} is filled in per horizon.")
-    ] = "models:/shortage-risk-{horizon}w@champion",
+    horizons: HorizonsOption = "4,13,26",
+    model_uri: ModelUriOption = DEFAULT_MODEL_URI,
     config: ConfigOption = None,
     tracking_uri: TrackingOption = None,
     force: Annotated[bool, typer.Option(help="Score even when a required table is stale.")] = False,

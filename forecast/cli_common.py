@@ -24,6 +24,11 @@ TrackingOption = Annotated[
     typer.Option(help="MLflow tracking URI (default: sqlite:///mlflow.db in this directory)."),
 ]
 HorizonOption = Annotated[int, typer.Option(min=1, max=104, help="Label horizon in weeks.")]
+HorizonsOption = Annotated[str, typer.Option(help="Comma-separated horizons in weeks.")]
+ModelUriOption = Annotated[
+    str, typer.Option(help="Model to score with; {horizon} is filled in per horizon.")
+]
+DEFAULT_MODEL_URI = "models:/shortage-risk-{horizon}w@champion"
 
 
 def fail(message: str) -> typer.Exit:

@@ -15,7 +15,10 @@ from typing import Annotated
 import typer
 
 from forecast.cli_common import (
+    DEFAULT_MODEL_URI,
     ConfigOption,
+    HorizonsOption,
+    ModelUriOption,
     TrackingOption,
     console,
     fail,
@@ -54,10 +57,8 @@ def whatif(
     out: Annotated[Path, typer.Option(help="Root directory; writes OUT/<as-of>-<scenario>/.")] = (
         Path("whatif")
     ),
-    horizons: Annotated[str, typer.Option(help="Comma-separated horizons in weeks.")] = "4,13,26",
-    model_uri: Annotated[
-        str, typer.Option(help="Model to score with; {horizon} is filled in per horizon.")
-    ] = "models:/shortage-risk-{horizon}w@champion",
+    horizons: HorizonsOption = "4,13,26",
+    model_uri: ModelUriOption = DEFAULT_MODEL_URI,
     config: ConfigOption = None,
     tracking_uri: TrackingOption = None,
     force: Annotated[bool, typer.Option(help="Run even when a required table is stale.")] = False,

@@ -10,6 +10,7 @@ because the feature panel names are owned elsewhere.
 from __future__ import annotations
 
 import warnings
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
@@ -65,11 +66,12 @@ def _two_columns(positive_probability: Any) -> FloatArray:
     return np.column_stack([1.0 - positive, positive])
 
 
-class _BinaryBaseline(ClassifierMixin, BaseEstimator):
+class _BinaryBaseline(ClassifierMixin, BaseEstimator, ABC):
     """Shared ``predict`` / ``predict_proba`` plumbing; subclasses give P(onset)."""
 
+    @abstractmethod
     def _positive_probability(self, X: pd.DataFrame) -> FloatArray:
-        raise NotImplementedError
+        """P(onset) for every row of ``X``."""
 
     def predict_proba(self, X: Any) -> FloatArray:
         check_is_fitted(self, "classes_")

@@ -9,10 +9,12 @@ and the model itself as a pyfunc registered as ``@challenger``.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import mlflow
 import numpy as np
@@ -37,7 +39,11 @@ from pipelines.tracking import (
     package_version,
     register_challenger,
 )
-from pipelines.training_data import TrainingData, training_data
+from pipelines.training_data import TrainingData, dask_training_data, training_data
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
+    from distributed import Client
 
 Progress = Callable[[str], None]
 RECENT_WEEKS = 13
@@ -123,17 +129,20 @@ def train(
 
 
 def _fit(
-    data: TrainingData, model_config: ModelConfig, engine: Engine, scheduler: str | None
+    data: TrainingData,
+    model_config: ModelConfig,
+    rows: dd.DataFrame | None = None,
+    client: Client | None = None,
 ) -> ShortageRiskModel:
-    """The final model; on dask a plain ``ShortageRiskModel`` with distributed-grown trees."""
-    X, y, as_of = data.panel[data.features], data.panel[data.label], data.panel["as_of"]
-    if engine == "pandas":
+    """The final model; on dask (``rows``: the training rows as panel partitions on the
+    workers of ``client``) a plain ``ShortageRiskModel`` with distributed-grown trees."""
+    if rows is None or client is None:
+        X, y, as_of = data.panel[data.features], data.panel[data.label], data.panel["as_of"]
         return ShortageRiskModel(model_config, horizon=data.horizon).fit(X, y, as_of)
     from models.dask_model import DaskShortageRiskModel
 
-    with dask_client(scheduler) as client:
-        model = DaskShortageRiskModel(model_config, horizon=data.horizon)
-        model.fit(X, y, as_of, packs=data.panel["zi_number"], client=client)
+    model = DaskShortageRiskModel(model_config, horizon=data.horizon)
+    model.fit_partitions(rows, data.features, data.label, client=client)
     return model.to_local()
 
 
@@ -156,29 +165,34 @@ def _train(
     market = market if market is not None else load_market(data_dir)
     fingerprints = data_fingerprints(data_dir)
     say(f"building the {horizon}-week feature panel ({engine} engine)")
-    data = training_data(
-        market, horizon, min_days=min_days, start=start, engine=engine, scheduler=scheduler
-    )
-    for family, tables in data.skipped_families.items():
-        say(f"feature family '{family}' left out: table(s) {', '.join(tables)} absent")
+    with contextlib.ExitStack() as stack:
+        rows = dask = None
+        if engine == "dask":
+            # Built once on the workers; the fit reads the partitions there.
+            dask = stack.enter_context(dask_client(scheduler))
+            data, rows = dask_training_data(dask, market, horizon, min_days, start)
+        else:
+            data = training_data(market, horizon, min_days=min_days, start=start)
+        for family, tables in data.skipped_families.items():
+            say(f"feature family '{family}' left out: table(s) {', '.join(tables)} absent")
 
-    result_backtest = None
-    if backtest_config is not None:
-        say(f"backtesting ({backtest_config.folds} folds)")
-        result_backtest = backtest(
-            data,
-            model_config,
-            backtest_config,
-            min_days,
-            progress,
-            onsets=onsets_from(market.shortages, min_days),
-            data_fingerprint=combined_fingerprint(fingerprints),
-            engine=engine,
-            scheduler=scheduler,
-        )
+        result_backtest = None
+        if backtest_config is not None:
+            say(f"backtesting ({backtest_config.folds} folds)")
+            result_backtest = backtest(
+                data,
+                model_config,
+                backtest_config,
+                min_days,
+                progress,
+                onsets=onsets_from(market.shortages, min_days),
+                data_fingerprint=combined_fingerprint(fingerprints),
+                engine=engine,
+                scheduler=scheduler,
+            )
 
-    say(f"fitting on {len(data.panel):,} labelled rows")
-    model = _fit(data, model_config, engine, scheduler)
+        say(f"fitting on {len(data.panel):,} labelled rows")
+        model = _fit(data, model_config, rows, dask)
     client = tracking.activate()
     name = tracking.model_name(horizon)
     with (

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from features.labels import label_name
 from features.market import Market
-from features.panel import plan_panel
+from features.panel import PanelPlan, plan_panel
 from features.registry import all_features, feature_checksum
-from pipelines.engine import Engine, build_panel_with
+from pipelines.engine import Engine, build_panel_with, dask_panel, sort_panel
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
+    from distributed import Client
 
 
 @dataclass(frozen=True)
@@ -56,9 +61,13 @@ def training_data(
         scheduler=scheduler,
     )
     label = label_name(horizon)
-    window_closed = panel["as_of"] + pd.Timedelta(weeks=horizon) <= plan.observed_until
-    labelled = panel[panel[label].notna() & window_closed].reset_index(drop=True)
+    return _training_data(_labelled(panel, label, horizon, plan.observed_until), plan, horizon)
+
+
+def _training_data(labelled: pd.DataFrame, plan: PanelPlan, horizon: int) -> TrainingData:
+    labelled = labelled.reset_index(drop=True)
     if labelled.empty:
+        label = label_name(horizon)
         raise ValueError(
             f"no row has an observed {label} label: the data must cover more than {horizon} weeks"
         )
@@ -72,3 +81,49 @@ def training_data(
         skipped_families=dict(plan.selection.skipped),
         observed_until=plan.observed_until,
     )
+
+
+def _labelled(
+    part: pd.DataFrame, label: str, horizon: int, observed_until: pd.Timestamp
+) -> pd.DataFrame:
+    """The rows of one partition that ``training_data`` keeps (label window observed)."""
+    window_closed = part["as_of"] + pd.Timedelta(weeks=horizon) <= observed_until
+    return part[part[label].notna() & window_closed]
+
+
+def dask_training_rows(
+    client: Client,
+    market: Market,
+    horizon: int,
+    min_days: int = 14,
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+    partitions: int | None = None,
+) -> tuple[dd.DataFrame, list[str]]:
+    """The rows of ``training_data`` as a lazy Dask DataFrame of the engine's panel
+    partitions (sub-markets built on the workers), and the feature names: for
+    ``DaskShortageRiskModel.fit_partitions``, so no row has to pass through this process.
+    Same rows as ``training_data(...).panel``, in partition order, not sorted."""
+    plan = plan_panel(market, start=start, end=end, horizons=(horizon,), min_days=min_days)
+    panel = dask_panel(client, market, plan, partitions)
+    label = label_name(horizon)
+    rows = panel.map_partitions(_labelled, label, horizon, plan.observed_until, meta=panel._meta)
+    return rows, [f.name for f in plan.selection.features]
+
+
+def dask_training_data(
+    client: Client,
+    market: Market,
+    horizon: int,
+    min_days: int = 14,
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+) -> tuple[TrainingData, dd.DataFrame]:
+    """``training_data`` on the dask engine, and its rows as panel partitions kept on the
+    workers: the panel is built once there; the model trains from the partitions, while
+    a copy is collected here for what reads the whole panel in this process (backtest
+    folds, SHAP, the drift profile, MLflow parameters)."""
+    plan = plan_panel(market, start=start, end=end, horizons=(horizon,), min_days=min_days)
+    rows, _ = dask_training_rows(client, market, horizon, min_days, start, end)
+    rows = client.persist(rows)
+    return _training_data(sort_panel(rows.compute()), plan, horizon), rows

@@ -2,14 +2,19 @@
 
 Builds the feature panel of synthetic markets of several sizes with both engines
 (the dask one on a LocalCluster of 2 single-threaded workers capped at
-``--memory-limit`` each, spilling to disk allowed), then a short training of
-fixed rounds, single machine against distributed on its own cluster of two
-4 GiB workers (national sizes only, to stay within minutes). The largest panel is bigger
-than one worker's memory limit. Prints wall time, rows per second and how the
-cost grows with the rows (the exponent b in time ~ rows^b between sizes).
+``--memory-limit`` each, spilling to disk allowed). The largest panel is bigger
+than one worker's memory limit. Then, unless ``--no-train``, one horizon is
+trained with ``TRAIN_ROUNDS`` fixed rounds and all three stages of
+``ModelConfig`` (defaults otherwise): single machine on the pandas training rows
+(``--threads`` LightGBM threads) against ``DaskShortageRiskModel.fit_partitions``
+on the training rows as panel partitions built and kept on a cluster of two
+single-threaded ``TRAIN_MEMORY`` workers (the rows never pass through this
+process; building them is timed apart, as ``dask_rows_s``). ``--train-sizes``
+limits training to the first N sizes. Prints wall time, rows per second and how
+the cost grows with the rows (the exponent b in time ~ rows^b between sizes).
 
-    python benchmarks/bench_dask.py            # about 5 minutes on 2 cores
-    python benchmarks/bench_dask.py --quick    # smaller sizes, about a minute
+    python benchmarks/bench_dask.py            # about 10 minutes on 2 idle cores
+    python benchmarks/bench_dask.py --quick    # smaller sizes, a few minutes
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import time
 from dataclasses import dataclass
 
 import pandas as pd
+from distributed import wait
 
 from features.labels import label_name
 from features.market import Market
@@ -30,6 +36,7 @@ from models.config import ModelConfig
 from models.dask_model import DaskShortageRiskModel
 from models.shortage_model import ShortageRiskModel
 from pipelines.engine import build_panel_with, dask_client
+from pipelines.training_data import dask_training_rows, training_data
 
 
 @dataclass(frozen=True)
@@ -47,7 +54,7 @@ FULL = (Size(1500, 6, 1), Size(5000, 8, 1), Size(5000, 8, 4))
 QUICK = (Size(500, 4, 1), Size(1500, 6, 1), Size(1500, 6, 3))
 TRAIN_ROUNDS = 40
 HORIZON = 13
-TRAIN_MEMORY = "4GiB"  # LightGBM's distributed training needs more than the panel tasks
+TRAIN_MEMORY = "4GiB"  # panel partitions kept on the workers plus LightGBM's Datasets
 
 
 def timed(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -65,21 +72,39 @@ def growth(rows: list[int], seconds: list[float]) -> list[str]:
     return out
 
 
-def short_training(panel: pd.DataFrame) -> tuple[float, float]:
-    """Seconds for ``TRAIN_ROUNDS`` rounds: single machine (no early stopping) and Dask."""
-    label = label_name(HORIZON)
-    rows = panel[panel[label].notna()].reset_index(drop=True)
-    features = [c for c in rows.columns if c not in ("zi_number", "as_of") and "onset_" not in c]
-    config = ModelConfig(max_rounds=TRAIN_ROUNDS, early_stopping_rounds=TRAIN_ROUNDS)
-    X, y, as_of = rows[features], rows[label], rows["as_of"]
+def short_training(market: Market, threads: int) -> dict[str, float]:
+    """Seconds for ``TRAIN_ROUNDS`` rounds per stage: single machine on the pandas rows,
+    and distributed from panel partitions kept on the workers."""
+    config = ModelConfig(
+        max_rounds=TRAIN_ROUNDS, early_stopping_rounds=TRAIN_ROUNDS, n_threads=threads
+    )
+    data = training_data(market, HORIZON)
+    X, y, as_of = data.panel[data.features], data.panel[data.label], data.panel["as_of"]
     _, local = timed(ShortageRiskModel(config, horizon=HORIZON).fit, X, y, as_of)
+    n_rows = len(data.panel)
+    del data, X, y, as_of
+    gc.collect()
     with dask_client(n_workers=2, memory_limit=TRAIN_MEMORY) as client:
+        rows, features = dask_training_rows(client, market, HORIZON)
+        began = time.perf_counter()
+        rows = client.persist(rows)
+        wait(rows)
+        built = time.perf_counter() - began
         model = DaskShortageRiskModel(config, horizon=HORIZON, n_rounds=TRAIN_ROUNDS)
-        _, distributed = timed(model.fit, X, y, as_of, client=client)
-    return local, distributed
+        _, distributed = timed(
+            model.fit_partitions, rows, features, label_name(HORIZON), client=client
+        )
+    return {
+        "train_rows": n_rows,
+        "train_local_s": local,
+        "dask_rows_s": built,
+        "train_dask_s": distributed,
+        "train_local_rows_per_s": n_rows / local,
+        "train_dask_rows_per_s": n_rows / distributed,
+    }
 
 
-def run(sizes: tuple[Size, ...], memory_limit: str, train: bool) -> pd.DataFrame:
+def run(sizes: tuple[Size, ...], memory_limit: str, train_sizes: int, threads: int) -> pd.DataFrame:
     records = []
     with dask_client(n_workers=2, memory_limit=memory_limit) as client:
         scheduler = str(client.scheduler_info()["address"])
@@ -101,17 +126,27 @@ def run(sizes: tuple[Size, ...], memory_limit: str, train: bool) -> pd.DataFrame
                 "pandas_rows_per_s": rows / pandas_s,
                 "dask_rows_per_s": rows / dask_s,
             }
-            del reference
+            del reference, panel
             gc.collect()
-            if train and size.countries == 1:
-                record["train_local_s"], record["train_dask_s"] = short_training(panel)
             records.append(record)
-            del panel, market
-            gc.collect()
             print(record, flush=True)
+    for record, size in list(zip(records, sizes, strict=True))[:train_sizes]:
+        market = generate_market(
+            size.packs, size.years, seed=0, with_truth=False, countries=size.countries
+        ).market
+        record.update(short_training(market, threads))
+        del market
+        gc.collect()
+        print(record, flush=True)
     table = pd.DataFrame(records)
     table["pandas_growth"] = growth(table["rows"].tolist(), table["pandas_s"].tolist())
     table["dask_growth"] = growth(table["rows"].tolist(), table["dask_s"].tolist())
+    if "train_rows" in table and table["train_rows"].notna().sum() > 1:
+        trained = table[table["train_rows"].notna()]
+        for column in ("train_local_s", "train_dask_s"):
+            table.loc[trained.index, column.replace("_s", "_growth")] = growth(
+                trained["train_rows"].tolist(), trained[column].tolist()
+            )
     return table
 
 
@@ -120,8 +155,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller sizes (about a minute)")
     parser.add_argument("--memory-limit", default="1GiB", help="per Dask worker")
     parser.add_argument("--no-train", action="store_true", help="panels only")
+    parser.add_argument("--train-sizes", type=int, default=3, help="train on the first N sizes")
+    parser.add_argument("--threads", type=int, default=2, help="single-machine LightGBM threads")
     args = parser.parse_args()
-    table = run(QUICK if args.quick else FULL, args.memory_limit, not args.no_train)
+    train_sizes = 0 if args.no_train else args.train_sizes
+    table = run(QUICK if args.quick else FULL, args.memory_limit, train_sizes, args.threads)
     with pd.option_context("display.width", 200, "display.max_columns", 20):
         print(table.round(2).to_string(index=False))
 

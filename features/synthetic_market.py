@@ -147,7 +147,8 @@ def generate_market(
     """Simulate ``years`` of a market with ``n_packs`` packs from ``start`` (snapped to Monday).
 
     ``true_hazard`` has one row per (pack, week) on the market and not short, with the
-    weekly probability that a new episode of >= 14 days starts that week.
+    weekly probability that a new episode of >= 14 days starts that week and the
+    pack's hidden frailty (the multiplier no table carries).
     ``countries`` > 1 gives an EU-like market: that many independent national markets
     of ``n_packs`` packs each (see ``multi_country_market``).
     """
@@ -747,6 +748,7 @@ class HazardRecord:
     week: IntArray  # data-window week index
     pack: IntArray
     hazard: FloatArray
+    frailty: FloatArray  # per pack, the hidden multiplier in ``hazard``
 
 
 def normal_cdf(x: float) -> float:
@@ -868,6 +870,7 @@ def simulate_shortages(
         ),
         pack=np.concatenate([r[1] for r in records]).astype(np.int64),
         hazard=np.concatenate([r[2] for r in records]),
+        frailty=frailty,
     )
     return episodes, hazard
 
@@ -1199,5 +1202,6 @@ def hazard_frame(catalogue: Catalogue, calendar: Calendar, record: HazardRecord)
             "zi_number": zi.take(record.pack),
             "week": mondays[record.week],
             "hazard": record.hazard.astype(np.float64),
+            "frailty": record.frailty[record.pack].astype(np.float64),
         }
     )

@@ -6,11 +6,18 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# Directions known from the domain: more suppliers never raise risk, and a pack
-# with more past shortages is never safer.
+# Directions known from the domain: more suppliers never raise risk; a pack with
+# more past shortages, a cheap pack (AIP <= EUR 15, Farmanco), a sole preferred
+# pack carrying more insured lives, or a supplier that lost more tenders is never
+# safer. Constraints also keep small leaves from memorising individual packs.
 DEFAULT_MONOTONE: dict[str, Literal[-1, 1]] = {
     "sup_mahs": -1,
+    "hist_episodes_52w": 1,
     "hist_episodes_156w": 1,
+    "hist_weeks_short_2y": 1,
+    "price_aip_le_15": 1,
+    "tender_share": 1,
+    "tender_lost_share": 1,
 }
 
 
@@ -25,8 +32,10 @@ class ModelConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     learning_rate: float = Field(0.05, gt=0, le=1)
-    num_leaves: int = Field(31, ge=2)
-    min_data_in_leaf: int = Field(100, ge=1)
+    # Few leaves: weekly rows of one pack are near copies, so deep trees memorise
+    # packs; shortage drivers act mostly additively on the log-odds.
+    num_leaves: int = Field(4, ge=2)
+    min_data_in_leaf: int = Field(200, ge=1)
     feature_fraction: float = Field(0.8, gt=0, le=1)
     bagging_fraction: float = Field(0.8, gt=0, le=1)
     bagging_freq: int = Field(1, ge=0)
@@ -38,10 +47,19 @@ class ModelConfig(BaseModel):
     max_cat_threshold: int = Field(8, ge=1)
     max_rounds: int = Field(1000, ge=1)
     early_stopping_rounds: int = Field(50, ge=1)
+    early_stopping_metric: Literal["binary_logloss", "average_precision", "auc"] = Field(
+        "binary_logloss",
+        description="score watched on the early-stopping slice; log loss is smooth where the "
+        "rank metrics jump with a handful of onsets (the trees' log-odds are shifted back by "
+        "the negative sampling rate before scoring)",
+    )
     early_stopping_weeks: int = Field(26, ge=1, description="weeks in the early-stopping slice")
-    refit_on_early_stopping_slice: bool = Field(
-        True,
-        description="after early stopping, regrow the trees on the trees + early-stopping weeks",
+    refit: Literal["all_weeks", "early_stopping", "none"] = Field(
+        "all_weeks",
+        description="after early stopping, regrow the chosen number of trees on more recent "
+        "weeks: 'all_weeks' (every training week, calibration slice included; the calibration "
+        "map comes from a fit that has not seen that slice), 'early_stopping' (trees + "
+        "early-stopping weeks) or 'none'",
     )
     calibration: Literal["isotonic", "platt", "none"] = Field(
         "platt",

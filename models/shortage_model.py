@@ -85,11 +85,16 @@ class ShortageRiskModel(ClassifierMixin, BaseEstimator):
 
         self._learn_columns(X)
         frame = self._encode(X)
-        trees = slices.trees & self._keep_for_trees(target, config)
+        sampled = self._keep_for_trees(target, config)
+        trees = slices.trees & sampled
         train = lgb.Dataset(
             frame[trees], target[trees], free_raw_data=False, params={"verbose": -1}
         )
-        valid = train.create_valid(frame[slices.early_stopping], target[slices.early_stopping])
+        valid = train.create_valid(
+            frame[slices.early_stopping],
+            target[slices.early_stopping],
+            init_score=self._sampling_offset(config, int(slices.early_stopping.sum())),
+        )
         self.params_ = self._lgb_params(config, target[trees], list(X.columns))
         self.booster_ = lgb.train(
             self.params_,
@@ -100,24 +105,33 @@ class ShortageRiskModel(ClassifierMixin, BaseEstimator):
             callbacks=[lgb.early_stopping(config.early_stopping_rounds, verbose=False)],
         )
         self.best_iteration_ = int(self.booster_.best_iteration or config.max_rounds)
-        if config.refit_on_early_stopping_slice:
-            # The early-stopping weeks are the most recent ones the trees may see:
-            # grow the chosen number of trees again on them too.
-            recent = (slices.trees | slices.early_stopping) & self._keep_for_trees(target, config)
-            self.booster_ = lgb.train(
-                self.params_,
-                lgb.Dataset(frame[recent], target[recent], params={"verbose": -1}),
-                num_boost_round=self.best_iteration_,
-            )
-            trees = recent
+        if config.refit != "none":
+            # The early-stopping weeks are more recent than the trees slice: grow the
+            # chosen number of trees again on both before calibrating.
+            trees = (slices.trees | slices.early_stopping) & sampled
+            self.booster_ = self._grow(frame, target, trees)
         raw = self._raw(frame[slices.calibration])
         self.calibrator_ = self._fit_calibrator(config, raw, target[slices.calibration])
+        if config.refit == "all_weeks":
+            # Shortage drivers drift (prices erode, tenders turn over): the final trees
+            # also learn from the most recent weeks. The calibration map fitted above
+            # on unseen weeks is kept; backtests measure how well it still fits.
+            trees = sampled
+            self.booster_ = self._grow(frame, target, trees)
         self.n_rows_ = {
             "trees": int(trees.sum()),
             "early_stopping": int(slices.early_stopping.sum()),
             "calibration": int(slices.calibration.sum()),
         }
         return self
+
+    def _grow(self, frame: pd.DataFrame, target: np.ndarray, rows: np.ndarray) -> lgb.Booster:
+        """The chosen number of trees grown again on ``rows``."""
+        return lgb.train(
+            self.params_,
+            lgb.Dataset(frame[rows], target[rows], params={"verbose": -1}),
+            num_boost_round=self.best_iteration_,
+        )
 
     def _learn_columns(self, X: pd.DataFrame) -> None:
         """Remember feature order and training categories, to encode scoring data alike."""
@@ -138,6 +152,12 @@ class ShortageRiskModel(ClassifierMixin, BaseEstimator):
         return (target > 0) | (draw < config.negative_sample_rate)
 
     @staticmethod
+    def _sampling_offset(config: ModelConfig, n_rows: int) -> np.ndarray:
+        """Log-odds shift that undoes negative sampling, so the early-stopping score is
+        computed on probabilities for the unsampled rows."""
+        return np.full(n_rows, np.log(min(config.negative_sample_rate, 1.0)))
+
+    @staticmethod
     def _lgb_params(config: ModelConfig, target: np.ndarray, features: list[str]) -> dict:
         positives = max(float(target.sum()), 1.0)
         ratio = (len(target) - positives) / positives
@@ -145,7 +165,7 @@ class ShortageRiskModel(ClassifierMixin, BaseEstimator):
         monotone = [int(config.monotone_constraints.get(f, 0)) for f in features]
         params: dict = {
             "objective": "binary",
-            "metric": "average_precision",
+            "metric": config.early_stopping_metric,
             "learning_rate": config.learning_rate,
             "num_leaves": config.num_leaves,
             "min_data_in_leaf": config.min_data_in_leaf,

@@ -149,13 +149,21 @@ def test_unobserved_labels_are_refused(panel: pd.DataFrame) -> None:
         ShortageRiskModel(FAST, horizon=4).fit(panel[FEATURES], y, panel["as_of"])
 
 
-def test_trees_are_regrown_on_the_early_stopping_weeks(panel: pd.DataFrame) -> None:
+def test_trees_are_regrown_on_more_recent_weeks(panel: pd.DataFrame) -> None:
     X, y, weeks = panel[FEATURES], panel["label"], panel["as_of"]
-    regrown = ShortageRiskModel(FAST, horizon=4).fit(X, y, weeks)
-    kept = ShortageRiskModel(
-        FAST.model_copy(update={"refit_on_early_stopping_slice": False}), horizon=4
-    ).fit(X, y, weeks)
-    assert regrown.booster_.num_trees() == regrown.best_iteration_
-    assert regrown.best_iteration_ == kept.best_iteration_
-    assert regrown.n_rows_["trees"] > kept.n_rows_["trees"]
-    assert regrown.booster_.model_to_string() != kept.booster_.model_to_string()
+    fitted = {
+        refit: ShortageRiskModel(FAST.model_copy(update={"refit": refit}), horizon=4).fit(
+            X, y, weeks
+        )
+        for refit in ("none", "early_stopping", "all_weeks")
+    }
+    none, recent, every = fitted["none"], fitted["early_stopping"], fitted["all_weeks"]
+    assert none.best_iteration_ == recent.best_iteration_ == every.best_iteration_
+    for model in fitted.values():
+        assert model.booster_.num_trees() == model.best_iteration_
+    assert none.n_rows_["trees"] < recent.n_rows_["trees"] < every.n_rows_["trees"]
+    boosters = {m.booster_.model_to_string() for m in fitted.values()}
+    assert len(boosters) == 3
+    # The final regrow keeps the calibration map fitted on weeks its trees had not seen.
+    assert every.calibrator_.coef_ == pytest.approx(recent.calibrator_.coef_)
+    assert every.calibrator_.coef_ != pytest.approx(none.calibrator_.coef_)

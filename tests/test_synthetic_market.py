@@ -327,12 +327,14 @@ def test_notifications_announce_most_long_episodes_and_some_false_alarms(
 def test_true_hazard_schema(synthetic: SyntheticMarket) -> None:
     truth = synthetic.true_hazard
     assert truth is not None
-    assert list(truth.columns) == ["zi_number", "week", "hazard"]
+    assert list(truth.columns) == ["zi_number", "week", "hazard", "frailty"]
     assert truth["zi_number"].dtype == "str"
     assert truth["week"].dtype == "datetime64[ns]"
     assert truth["hazard"].dtype == "float64"
     assert (truth["week"].dt.day_of_week == 0).all()
     assert truth["hazard"].between(0, 1).all()
+    assert (truth["frailty"] > 0).all()
+    assert (truth.groupby("zi_number")["frailty"].nunique() == 1).all()
     assert not truth.duplicated(["zi_number", "week"]).any()
 
 

@@ -18,7 +18,6 @@ from rich.table import Table
 from features.validation import ValidationReport, validate_data_dir
 from forecast import cli_import, cli_whatif
 from forecast.cli_common import (
-    DEFAULT_MODEL_URI,
     ConfigOption,
     HorizonOption,
     HorizonsOption,
@@ -32,6 +31,7 @@ from forecast.cli_common import (
     say,
     settings_or_fail,
 )
+from pipelines.tracking import CHAMPION_MODEL_URI
 
 app = typer.Typer(
     name="forecast",
@@ -351,7 +351,7 @@ def score(
         "scores"
     ),
     horizons: HorizonsOption = "4,13,26",
-    model_uri: ModelUriOption = DEFAULT_MODEL_URI,
+    model_uri: ModelUriOption = CHAMPION_MODEL_URI,
     config: ConfigOption = None,
     tracking_uri: TrackingOption = None,
     force: Annotated[bool, typer.Option(help="Score even when a required table is stale.")] = False,

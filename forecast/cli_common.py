@@ -28,7 +28,6 @@ HorizonsOption = Annotated[str, typer.Option(help="Comma-separated horizons in w
 ModelUriOption = Annotated[
     str, typer.Option(help="Model to score with; {horizon} is filled in per horizon.")
 ]
-DEFAULT_MODEL_URI = "models:/shortage-risk-{horizon}w@champion"
 
 
 def fail(message: str) -> typer.Exit:

@@ -15,7 +15,6 @@ from typing import Annotated
 import typer
 
 from forecast.cli_common import (
-    DEFAULT_MODEL_URI,
     ConfigOption,
     HorizonsOption,
     ModelUriOption,
@@ -27,6 +26,7 @@ from forecast.cli_common import (
     say,
     settings_or_fail,
 )
+from pipelines.tracking import CHAMPION_MODEL_URI
 
 _FIRST_CLAUSE = re.compile(r"[;:]\s|\.\s")
 
@@ -58,7 +58,7 @@ def whatif(
         Path("whatif")
     ),
     horizons: HorizonsOption = "4,13,26",
-    model_uri: ModelUriOption = DEFAULT_MODEL_URI,
+    model_uri: ModelUriOption = CHAMPION_MODEL_URI,
     config: ConfigOption = None,
     tracking_uri: TrackingOption = None,
     force: Annotated[bool, typer.Option(help="Run even when a required table is stale.")] = False,

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from features.labels import DEFAULT_HORIZONS
 from models.config import ModelConfig
 from pipelines.backtest import BacktestConfig
 from pipelines.tracking import TrackingConfig
@@ -23,7 +24,7 @@ class Settings(BaseSettings):
         env_prefix="FORECAST_", env_nested_delimiter="__", extra="forbid", frozen=True
     )
 
-    horizons: tuple[int, ...] = Field((4, 13, 26), description="label horizons in weeks")
+    horizons: tuple[int, ...] = Field(DEFAULT_HORIZONS, description="label horizons in weeks")
     min_shortage_days: int = Field(14, ge=1, description="KNMP: unavailable >= 14 days")
     model: ModelConfig = Field(default_factory=ModelConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)

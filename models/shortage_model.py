@@ -155,7 +155,7 @@ class ShortageRiskModel(ClassifierMixin, BaseEstimator):
     def _sampling_offset(config: ModelConfig, n_rows: int) -> np.ndarray:
         """Log-odds shift that undoes negative sampling, so the early-stopping score is
         computed on probabilities for the unsampled rows."""
-        return np.full(n_rows, np.log(min(config.negative_sample_rate, 1.0)))
+        return np.full(n_rows, np.log(config.negative_sample_rate))
 
     @staticmethod
     def _lgb_params(config: ModelConfig, target: np.ndarray, features: list[str]) -> dict:

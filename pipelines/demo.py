@@ -11,7 +11,7 @@ import pandas as pd
 
 from features.atomic import atomic_file
 from features.io import write_market
-from features.labels import observation_end
+from features.labels import DEFAULT_HORIZONS, observation_end
 from features.synthetic_market import generate_market
 from models.config import ModelConfig
 from pipelines.backtest import BacktestConfig
@@ -63,7 +63,7 @@ def run_demo(
     packs: int = 5000,
     years: int = 8,
     seed: int = 0,
-    horizons: tuple[int, ...] = (4, 13, 26),
+    horizons: tuple[int, ...] = DEFAULT_HORIZONS,
     model_config: ModelConfig | None = None,
     backtest_config: BacktestConfig | None = None,
     progress: Progress | None = None,

@@ -26,7 +26,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from features.atomic import atomic_directory
-from features.labels import observation_end
+from features.labels import DEFAULT_HORIZONS, observation_end
 from features.market import Market
 from features.registry import all_features
 from features.validation import load_market
@@ -46,6 +46,7 @@ from pipelines.score_tables import (
     risk_band,
 )
 from pipelines.tracking import (
+    CHAMPION_MODEL_URI,
     TrackingConfig,
     combined_fingerprint,
     data_fingerprints,
@@ -307,8 +308,8 @@ def score(
     as_of: str | pd.Timestamp,
     out_root: Path | str,
     tracking: TrackingConfig,
-    horizons: tuple[int, ...] = (4, 13, 26),
-    model_uri: str = "models:/shortage-risk-{horizon}w@champion",
+    horizons: tuple[int, ...] = DEFAULT_HORIZONS,
+    model_uri: str = CHAMPION_MODEL_URI,
     force: bool = False,
     stale_weeks: int = DEFAULT_STALE_WEEKS,
     drift_threshold: float = DEFAULT_PSI_THRESHOLD,

@@ -20,6 +20,10 @@ RISK_BANDS: tuple[tuple[str, float], ...] = (
 TOP_DRIVERS = 3
 DRIVER_ROWS = 10
 TOP_LIST = 100
+# drivers.parquet: one row per pack, horizon and driver (docs/scores-format.md).
+DRIVER_COLUMNS = (
+    "zi_number", "horizon", "feature", "family", "feature_value", "shap", "order", "text",
+)  # fmt: skip
 
 
 def risk_band(probability: np.ndarray) -> np.ndarray:
@@ -113,17 +117,7 @@ def driver_tables(
             )
         rest = float(shap[i].sum() - shap[i, top].sum())
         long_rows.append((pack, horizon, "other", "", "", rest, DRIVER_ROWS + 1, ""))
-    columns = [
-        "zi_number",
-        "horizon",
-        "feature",
-        "family",
-        "feature_value",
-        "shap",
-        "order",
-        "text",
-    ]
-    return pd.DataFrame(wide), pd.DataFrame(long_rows, columns=columns)
+    return pd.DataFrame(wide), pd.DataFrame(long_rows, columns=list(DRIVER_COLUMNS))
 
 
 def pack_status(market: Market, as_of: pd.Timestamp, scored: set[str]) -> pd.DataFrame:

@@ -23,6 +23,10 @@ CHAMPION = "champion"
 CHALLENGER = "challenger"
 
 
+# The weekly batch scores with each horizon's champion (``{horizon}`` is filled in).
+CHAMPION_MODEL_URI = "models:/shortage-risk-{horizon}w@champion"
+
+
 class TrackingConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 

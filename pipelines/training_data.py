@@ -71,11 +71,10 @@ def _training_data(labelled: pd.DataFrame, plan: PanelPlan, horizon: int) -> Tra
         raise ValueError(
             f"no row has an observed {label} label: the data must cover more than {horizon} weeks"
         )
-    features = [f.name for f in plan.selection.features]
     return TrainingData(
         panel=labelled,
         horizon=horizon,
-        features=features,
+        features=_feature_names(plan),
         family_of={f.name: family.name for family, f in all_features()},
         feature_checksum=feature_checksum(plan.selection.features),
         skipped_families=dict(plan.selection.skipped),
@@ -105,10 +104,19 @@ def dask_training_rows(
     ``DaskShortageRiskModel.fit_partitions``, so no row has to pass through this process.
     Same rows as ``training_data(...).panel``, in partition order, not sorted."""
     plan = plan_panel(market, start=start, end=end, horizons=(horizon,), min_days=min_days)
+    return _dask_rows(client, market, plan, horizon, partitions), _feature_names(plan)
+
+
+def _dask_rows(
+    client: Client, market: Market, plan: PanelPlan, horizon: int, partitions: int | None = None
+) -> dd.DataFrame:
     panel = dask_panel(client, market, plan, partitions)
     label = label_name(horizon)
-    rows = panel.map_partitions(_labelled, label, horizon, plan.observed_until, meta=panel._meta)
-    return rows, [f.name for f in plan.selection.features]
+    return panel.map_partitions(_labelled, label, horizon, plan.observed_until, meta=panel._meta)
+
+
+def _feature_names(plan: PanelPlan) -> list[str]:
+    return [f.name for f in plan.selection.features]
 
 
 def dask_training_data(
@@ -124,6 +132,5 @@ def dask_training_data(
     a copy is collected here for what reads the whole panel in this process (backtest
     folds, SHAP, the drift profile, MLflow parameters)."""
     plan = plan_panel(market, start=start, end=end, horizons=(horizon,), min_days=min_days)
-    rows, _ = dask_training_rows(client, market, horizon, min_days, start, end)
-    rows = client.persist(rows)
+    rows = client.persist(_dask_rows(client, market, plan, horizon))
     return _training_data(sort_panel(rows.compute()), plan, horizon), rows

@@ -25,6 +25,7 @@ import pandas as pd
 from jinja2 import Environment
 
 from features.atomic import atomic_directory
+from features.labels import DEFAULT_HORIZONS
 from features.market import Market, conform
 from pipelines.scenarios import (
     LOW_TURNOVER_AIP,
@@ -44,7 +45,7 @@ from pipelines.score import (
     score_market,
 )
 from pipelines.score_tables import rank_by_horizon
-from pipelines.tracking import TrackingConfig
+from pipelines.tracking import CHAMPION_MODEL_URI, TrackingConfig
 
 Progress = Callable[[str], None]
 ATC_GROUP_CHARS = 4  # ATC level 3, the pharmacological subgroup (e.g. J01C)
@@ -571,8 +572,8 @@ def run_whatif(
     scenario: Scenario,
     out_root: Path | str,
     tracking: TrackingConfig,
-    horizons: tuple[int, ...] = (4, 13, 26),
-    model_uri: str = "models:/shortage-risk-{horizon}w@champion",
+    horizons: tuple[int, ...] = DEFAULT_HORIZONS,
+    model_uri: str = CHAMPION_MODEL_URI,
     force: bool = False,
     stale_weeks: int = DEFAULT_STALE_WEEKS,
     progress: Progress | None = None,

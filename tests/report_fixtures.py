@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipelines.score_tables import DRIVER_COLUMNS
+
 AS_OF = date(2025, 3, 3)
 HORIZONS = (4, 13, 26)
 HOSTILE_NAME = "<script>alert(1)</script>"
@@ -81,17 +83,7 @@ def _explanations(
             rows.append((zi, horizon, feature, family, value, float(shaps[k]), order, text))
         rows.append((zi, horizon, "other", "", "", other, 11, ""))
         raw[zi] = BASE_VALUE + float(shaps.sum())
-    columns = [
-        "zi_number",
-        "horizon",
-        "feature",
-        "family",
-        "feature_value",
-        "shap",
-        "order",
-        "text",
-    ]
-    return pd.DataFrame(rows, columns=columns), raw
+    return pd.DataFrame(rows, columns=list(DRIVER_COLUMNS)), raw
 
 
 def _risk(

@@ -18,16 +18,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
+
+from models.linear_design import linear_design, split_columns
 
 FloatArray = npt.NDArray[np.float64]
 BINARY_CLASSES = np.array([0, 1])
-MISSING_CATEGORY = "__missing__"
 
 
 def _binary_labels(y: Any) -> FloatArray:
@@ -186,26 +184,6 @@ class HistoryHeuristic(_BinaryBaseline):
         return probability
 
 
-def _as_float(frame: pd.DataFrame) -> pd.DataFrame:
-    """Numeric, boolean and nullable columns as float64, missing as NaN, for the imputer."""
-    return frame.apply(lambda column: pd.to_numeric(column, errors="coerce")).astype("float64")
-
-
-def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """Categories as plain strings with an explicit missing level, for the one-hot encoder."""
-    return frame.astype("object").where(frame.notna(), MISSING_CATEGORY).astype(str)
-
-
-def _is_categorical(column: pd.Series) -> bool:
-    return isinstance(column.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(
-        column.dtype
-    )
-
-
-def _is_numeric(column: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype)
-
-
 class LogisticBaseline(_BinaryBaseline):
     """A linear model on all features: shows how much the gradient-boosted model adds.
 
@@ -242,17 +220,11 @@ class LogisticBaseline(_BinaryBaseline):
         self.random_state = random_state
 
     def _infer_columns(self, X: pd.DataFrame) -> tuple[list[str], list[str]]:
-        candidates = [name for name in X.columns if name not in set(self.exclude_columns)]
-        numeric = (
-            list(self.numeric_columns)
-            if self.numeric_columns is not None
-            else [name for name in candidates if _is_numeric(X[name])]
-        )
-        categorical = (
-            list(self.categorical_columns)
-            if self.categorical_columns is not None
-            else [name for name in candidates if _is_categorical(X[name])]
-        )
+        numeric, categorical = split_columns(X, exclude=self.exclude_columns)
+        if self.numeric_columns is not None:
+            numeric = list(self.numeric_columns)
+        if self.categorical_columns is not None:
+            categorical = list(self.categorical_columns)
         if not numeric and not categorical:
             raise ValueError("no feature columns: pass numeric_columns or categorical_columns")
         return numeric, categorical
@@ -267,41 +239,11 @@ class LogisticBaseline(_BinaryBaseline):
             keep = (labels > 0) | (draw < self.negative_sample_rate)
             frame, labels = frame[keep], labels[keep]
         self.numeric_columns_, self.categorical_columns_ = self._infer_columns(frame)
-        numeric_steps = Pipeline(
-            [
-                ("as_float", FunctionTransformer(_as_float, feature_names_out="one-to-one")),
-                (
-                    "impute",
-                    SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
-                ),
-                ("scale", StandardScaler()),
-            ]
+        design = linear_design(self.numeric_columns_, self.categorical_columns_, self.min_frequency)
+        logistic = LogisticRegression(
+            C=self.C, class_weight=self.class_weight, max_iter=self.max_iter
         )
-        categorical_steps = Pipeline(
-            [
-                ("as_text", FunctionTransformer(_as_text, feature_names_out="one-to-one")),
-                (
-                    "one_hot",
-                    OneHotEncoder(handle_unknown="ignore", min_frequency=self.min_frequency),
-                ),
-            ]
-        )
-        transformers: list[tuple[str, Pipeline, list[str]]] = []
-        if self.numeric_columns_:
-            transformers.append(("numeric", numeric_steps, self.numeric_columns_))
-        if self.categorical_columns_:
-            transformers.append(("categorical", categorical_steps, self.categorical_columns_))
-        self.pipeline_ = Pipeline(
-            [
-                ("features", ColumnTransformer(transformers, remainder="drop")),
-                (
-                    "logistic",
-                    LogisticRegression(
-                        C=self.C, class_weight=self.class_weight, max_iter=self.max_iter
-                    ),
-                ),
-            ]
-        )
+        self.pipeline_ = Pipeline([("features", design), ("logistic", logistic)])
         self.pipeline_.fit(frame, labels)
         self.classes_ = BINARY_CLASSES
         return self

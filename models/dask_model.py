@@ -13,14 +13,16 @@ on a seeded share of the packs (``sample_share``). Stage 2 grows that many trees
 on the cluster on the trees + early-stopping weeks (the trees weeks alone with
 ``refit="none"``) and fits the calibrator on the calibration weeks; stage 3
 (``refit="all_weeks"``) grows them again on every training week and keeps the
-stage-2 calibrator. Negatives are sampled per row by a seeded hash of (pack,
+stage-2 calibrator. Each stage's linear offset (``config.linear_offset``) is fitted
+on one worker from the same share of the packs as stage 1 and scored on every
+partition, where the trees start from it. Negatives are sampled per row by a seeded hash of (pack,
 week), so each partition samples on its own: the same share as the
 single-machine model, not the same rows.
 
 What reaches this process: the distinct weeks, per-partition counts, the stage-1
-round count, and the raw score and label of the calibration rows (one slice of
-``calibration_weeks`` weeks, two numbers a row). Neither the panel nor a stage's
-training rows are collected here.
+round count, the fitted linear offsets, and the raw score and label of the
+calibration rows (one slice of ``calibration_weeks`` weeks, two numbers a row).
+Neither the panel nor a stage's training rows are collected here.
 
 The result is a plain LightGBM booster, and ``to_local()`` hands back an ordinary
 ``ShortageRiskModel``, so MLflow logging, SHAP contributions and scoring do not
@@ -48,7 +50,8 @@ import numpy as np
 import pandas as pd
 
 from models.config import ModelConfig
-from models.shortage_model import ShortageRiskModel, time_slices
+from models.linear_offset import LinearLogOdds
+from models.shortage_model import ShortageRiskModel, fit_linear_offset, time_slices
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
@@ -59,11 +62,11 @@ DEFAULT_SAMPLE_SHARE = 0.25
 _LOCAL_ONLY_PARAMS = ("num_threads", "metric")
 FITTED = (
     "feature_names_in_", "categories_", "classes_", "params_", "booster_",
-    "best_iteration_", "calibrator_", "n_rows_",
+    "best_iteration_", "calibrator_", "n_rows_", "offset_",
 )  # fmt: skip
 # Internal columns of the prepared partitions.
-LABEL, PACK, AS_OF, SLICE, KEEP, WEIGHT = (
-    "__label", "__pack", "__as_of", "__slice", "__keep", "__weight",
+LABEL, PACK, AS_OF, SLICE, KEEP, WEIGHT, INIT = (
+    "__label", "__pack", "__as_of", "__slice", "__keep", "__weight", "__init",
 )  # fmt: skip
 TREES, EARLY_STOPPING, CALIBRATION, GAP = 0, 1, 2, -1
 # LightGBM finds bins on a sample of this many rows per machine (its default).
@@ -171,6 +174,8 @@ def _guard_rows(
             guard[column] = np.nan
     guard[LABEL] = 0.0
     guard[WEIGHT] = 0.0
+    if INIT in guard:
+        guard[INIT] = 0.0
     return guard
 
 
@@ -180,13 +185,33 @@ def _select(
     features: list[str],
     categories: dict[str, list],
     per_category: int,
+    offset: LinearLogOdds | None,
 ) -> pd.DataFrame:
-    """The rows one stage grows trees on (kept rows of ``slices``), with unit weights and
-    guard rows where a categorical column has no value."""
+    """The rows one stage grows trees on (kept rows of ``slices``), with unit weights, the
+    linear log-odds they start from, and guard rows where a categorical column has no value."""
     rows = part[part[KEEP] & part[SLICE].isin(slices)][[*features, LABEL]].copy()
     rows[WEIGHT] = 1.0
+    rows[INIT] = offset.decision_function(rows[features]) if offset and len(rows) else 0.0
     guard = _guard_rows(rows, features, categories, per_category)
     return pd.concat([rows, guard], ignore_index=True) if len(guard) else rows
+
+
+def _offset_on_worker(
+    parts: list[pd.DataFrame],
+    features: list[str],
+    share: float,
+    slices: tuple[int, ...],
+    config: ModelConfig,
+) -> LinearLogOdds | None:
+    """The linear offset of one stage, fitted on a worker from the kept rows of ``slices``
+    of a share of the packs (a few hundred coefficients need far fewer rows than trees)."""
+    if not config.linear_offset:
+        return None
+    frame = pd.concat(parts, ignore_index=True).sort_values([AS_OF, PACK], kind="stable")
+    rows = frame[KEEP].to_numpy() & frame[SLICE].isin(slices).to_numpy()
+    if share < 1:
+        rows &= sample_packs(frame[PACK], share, config.seed)
+    return fit_linear_offset(frame.loc[rows, features], frame.loc[rows, LABEL].to_numpy(), config)
 
 
 def _calibration_scores(part: pd.DataFrame, model: ShortageRiskModel) -> pd.DataFrame:
@@ -318,8 +343,9 @@ class DaskShortageRiskModel(ShortageRiskModel):
         self.best_iteration_ = self.n_rounds or self._rounds(client, parts, features, config)
         stage2: tuple[int, ...] = (TREES,) if config.refit == "none" else (TREES, EARLY_STOPPING)
         self.params_ = self._params(config, counts, stage2, features)
-        select_meta = _select(meta, stage2, features, self.categories_, 1)
+        select_meta = _select(meta, stage2, features, self.categories_, 1, None)
         grow = (client, parts, per_part, features, select_meta)
+        self.offset_ = self._offset_from_sample(client, parts, features, stage2, config)
         self.booster_ = self._grow_on_cluster(*grow, stage2)
         scores = client.gather(
             [client.submit(_calibration_scores, p, self.to_local()) for p in parts]
@@ -330,6 +356,7 @@ class DaskShortageRiskModel(ShortageRiskModel):
         grown_on = stage2
         if config.refit == "all_weeks":
             grown_on = (TREES, EARLY_STOPPING, CALIBRATION, GAP)
+            self.offset_ = self._offset_from_sample(client, parts, features, grown_on, config)
             self.booster_ = self._grow_on_cluster(*grow, grown_on)
         self.n_rows_ = {
             "trees": int(counts.loc[list(grown_on), "kept"].sum()),
@@ -346,6 +373,15 @@ class DaskShortageRiskModel(ShortageRiskModel):
             _rounds_on_worker, parts, features, self.sample_share, config, self.horizon
         )
         return int(future.result())
+
+    def _offset_from_sample(
+        self, client: Client, parts: list, features: list[str], slices: tuple, config: ModelConfig
+    ) -> LinearLogOdds | None:
+        """The stage's linear offset, fitted on one worker from a share of the packs."""
+        future = client.submit(
+            _offset_on_worker, parts, features, self.sample_share, slices, config
+        )
+        return future.result()
 
     def _params(
         self, config: ModelConfig, counts: pd.DataFrame, slices: tuple[int, ...], features: list
@@ -379,7 +415,9 @@ class DaskShortageRiskModel(ShortageRiskModel):
         total = sum(sizes)
         per_category = max(1, math.ceil(GUARD_SAFETY * total / BIN_SAMPLE_ROWS))
         chosen = [
-            client.submit(_select, p, slices, features, self.categories_, per_category)
+            client.submit(
+                _select, p, slices, features, self.categories_, per_category, self.offset_
+            )
             for p, size in zip(parts, sizes, strict=True)
             if size
         ]
@@ -388,7 +426,9 @@ class DaskShortageRiskModel(ShortageRiskModel):
         estimator = DaskLGBMClassifier(client=client, n_estimators=self.best_iteration_, **params)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*(Found|Parameter).*", module="lightgbm")
-            estimator.fit(rows[features], rows[LABEL], sample_weight=rows[WEIGHT])
+            estimator.fit(
+                rows[features], rows[LABEL], sample_weight=rows[WEIGHT], init_score=rows[INIT]
+            )
         client.cancel(chosen)
         return estimator.booster_
 

@@ -1,4 +1,5 @@
-"""The shortage-risk classifier: LightGBM trees, time-sliced early stopping, calibration.
+"""The shortage-risk classifier: LightGBM trees boosted from a linear log-odds offset,
+time-sliced early stopping, calibration.
 
 Weekly panel rows of one pack are strongly dependent and labels look H weeks
 ahead, so every internal split is by whole weeks in time order with a gap of
@@ -17,6 +18,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
 from models.config import ModelConfig
+from models.linear_offset import LinearLogOdds
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,22 @@ def time_slices(as_of: pd.Series, config: ModelConfig, horizon: int) -> TimeSlic
     )
 
 
+def fit_linear_offset(
+    frame: pd.DataFrame, target: np.ndarray, config: ModelConfig
+) -> LinearLogOdds | None:
+    """The linear log-odds the trees start from (None when ``config.linear_offset`` is off),
+    fitted on at most ``config.linear_max_rows`` of the rows."""
+    if not config.linear_offset:
+        return None
+    if len(frame) > config.linear_max_rows:
+        # Uniform, so the class balance (and the log-odds scale) is that of all rows.
+        rng = np.random.default_rng(config.seed + 1)
+        rows = np.sort(rng.choice(len(frame), config.linear_max_rows, replace=False))
+        frame, target = frame.iloc[rows], np.asarray(target)[rows]
+    linear = LinearLogOdds(C=config.linear_c, monotone_constraints=config.monotone_constraints)
+    return linear.fit(frame, target)
+
+
 class ShortageRiskModel(ClassifierMixin, BaseEstimator):
     """Calibrated probability that a new shortage starts within ``horizon`` weeks.
 
@@ -87,15 +105,21 @@ class ShortageRiskModel(ClassifierMixin, BaseEstimator):
         frame = self._encode(X)
         sampled = self._keep_for_trees(target, config)
         trees = slices.trees & sampled
-        train = lgb.Dataset(
-            frame[trees], target[trees], free_raw_data=False, params={"verbose": -1}
-        )
-        valid = train.create_valid(
-            frame[slices.early_stopping],
-            target[slices.early_stopping],
-            init_score=self._sampling_offset(config, int(slices.early_stopping.sum())),
-        )
         self.params_ = self._lgb_params(config, target[trees], list(X.columns))
+        self.offset_ = self._fit_offset(frame[trees], target[trees])
+        train = lgb.Dataset(
+            frame[trees],
+            target[trees],
+            init_score=self._offset(frame[trees]),
+            free_raw_data=False,
+            params={"verbose": -1},
+        )
+        valid_rows = frame[slices.early_stopping]
+        valid = train.create_valid(
+            valid_rows,
+            target[slices.early_stopping],
+            init_score=self._offset(valid_rows) + self._sampling_offset(config, len(valid_rows)),
+        )
         self.booster_ = lgb.train(
             self.params_,
             train,
@@ -109,7 +133,7 @@ class ShortageRiskModel(ClassifierMixin, BaseEstimator):
             # The early-stopping weeks are more recent than the trees slice: grow the
             # chosen number of trees again on both before calibrating.
             trees = (slices.trees | slices.early_stopping) & sampled
-            self.booster_ = self._grow(frame, target, trees)
+            self._grow(frame, target, trees)
         raw = self._raw(frame[slices.calibration])
         self.calibrator_ = self._fit_calibrator(config, raw, target[slices.calibration])
         if config.refit == "all_weeks":
@@ -117,7 +141,7 @@ class ShortageRiskModel(ClassifierMixin, BaseEstimator):
             # also learn from the most recent weeks. The calibration map fitted above
             # on unseen weeks is kept; backtests measure how well it still fits.
             trees = sampled
-            self.booster_ = self._grow(frame, target, trees)
+            self._grow(frame, target, trees)
         self.n_rows_ = {
             "trees": int(trees.sum()),
             "early_stopping": int(slices.early_stopping.sum()),
@@ -125,13 +149,29 @@ class ShortageRiskModel(ClassifierMixin, BaseEstimator):
         }
         return self
 
-    def _grow(self, frame: pd.DataFrame, target: np.ndarray, rows: np.ndarray) -> lgb.Booster:
-        """The chosen number of trees grown again on ``rows``."""
-        return lgb.train(
+    def _grow(self, frame: pd.DataFrame, target: np.ndarray, rows: np.ndarray) -> None:
+        """The linear offset and the chosen number of trees fitted again on ``rows``."""
+        self.offset_ = self._fit_offset(frame[rows], target[rows])
+        self.booster_ = lgb.train(
             self.params_,
-            lgb.Dataset(frame[rows], target[rows], params={"verbose": -1}),
+            lgb.Dataset(
+                frame[rows],
+                target[rows],
+                init_score=self._offset(frame[rows]),
+                params={"verbose": -1},
+            ),
             num_boost_round=self.best_iteration_,
         )
+
+    def _fit_offset(self, frame: pd.DataFrame, target: np.ndarray) -> LinearLogOdds | None:
+        return fit_linear_offset(frame, target, self._config)
+
+    def _offset(self, frame: pd.DataFrame) -> np.ndarray:
+        """Log-odds the trees start from: the linear part, or zero without one."""
+        offset = getattr(self, "offset_", None)
+        if offset is None:
+            return np.zeros(len(frame))
+        return np.asarray(offset.decision_function(frame))
 
     def _learn_columns(self, X: pd.DataFrame) -> None:
         """Remember feature order and training categories, to encode scoring data alike."""
@@ -210,12 +250,11 @@ class ShortageRiskModel(ClassifierMixin, BaseEstimator):
         return frame
 
     def _raw(self, frame: pd.DataFrame) -> np.ndarray:
-        return np.asarray(
-            self.booster_.predict(frame, num_iteration=self.best_iteration_, raw_score=True)
-        )
+        trees = self.booster_.predict(frame, num_iteration=self.best_iteration_, raw_score=True)
+        return np.asarray(trees) + self._offset(frame)
 
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
-        """Uncalibrated log-odds of the trees (the scale SHAP values add up to)."""
+        """Uncalibrated log-odds, linear offset plus trees (the scale SHAP values add up to)."""
         return self._raw(self._encode(X))
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
@@ -225,15 +264,23 @@ class ShortageRiskModel(ClassifierMixin, BaseEstimator):
         elif isinstance(self.calibrator_, LogisticRegression):
             p = self.calibrator_.predict_proba(raw.reshape(-1, 1))[:, 1]
         else:
-            p = 1.0 / (1.0 + np.exp(-raw))
+            p = 1.0 / (1.0 + np.exp(-(raw + self._prior_shift())))
         p = np.clip(p, 0.0, 1.0)
         return np.column_stack([1.0 - p, p])
+
+    def _prior_shift(self) -> float:
+        """Log-odds shift from the rows the trees saw back to all rows, for uncalibrated
+        probabilities: negatives kept at rate r and positives weighted by w look like
+        odds multiplied by w / r."""
+        rate = self._config.negative_sample_rate
+        return float(np.log(rate) - np.log(self.params_["scale_pos_weight"]))
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Exact TreeSHAP values in log-odds, one column per feature plus ``base_value``.
+        """Exact SHAP values in log-odds, one column per feature plus ``base_value``: TreeSHAP
+        of the trees plus the linear offset's terms (linear SHAP), summed per feature.
 
         Rows add up to :meth:`decision_function`; this is checked on every call.
         """
@@ -241,6 +288,10 @@ class ShortageRiskModel(ClassifierMixin, BaseEstimator):
         values = np.asarray(
             self.booster_.predict(frame, num_iteration=self.best_iteration_, pred_contrib=True)
         )
+        offset = getattr(self, "offset_", None)
+        if offset is not None:
+            values[:, :-1] += offset.contributions(frame)
+            values[:, -1] += offset.expected_value_
         raw = self._raw(frame)
         gap = np.abs(values.sum(axis=1) - raw)
         if len(gap) and gap.max() > 1e-6:

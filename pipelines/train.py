@@ -239,7 +239,7 @@ def _train(
             "data/features.json",
         )
         mlflow.log_dict(profile(_recent_rows(data)[data.features]), FEATURE_PROFILE)
-        say("explaining (TreeSHAP)")
+        say("explaining (SHAP: trees and linear offset)")
         mlflow.log_metrics(_log_explanations(model, data, workdir))
         if result_backtest is not None:
             mlflow.set_tag("backtest_folds", result_backtest.fold_key)

@@ -167,3 +167,44 @@ def test_trees_are_regrown_on_more_recent_weeks(panel: pd.DataFrame) -> None:
     # The final regrow keeps the calibration map fitted on weeks its trees had not seen.
     assert every.calibrator_.coef_ == pytest.approx(recent.calibrator_.coef_)
     assert every.calibrator_.coef_ != pytest.approx(none.calibrator_.coef_)
+
+
+def test_linear_offset_carries_a_trend_past_where_trees_run_out_of_rows() -> None:
+    """Risk rising by the same step with every past episode: the few packs with many
+    episodes share one leaf in trees alone, the linear offset keeps the slope."""
+    rng = np.random.default_rng(12345)
+    n_packs, n_weeks = 400, 120
+    packs = np.repeat(np.arange(n_packs), n_weeks)
+    episodes = rng.geometric(0.45, len(packs)) - 1.0
+    y = (rng.random(len(packs)) < 1 / (1 + np.exp(4.0 - 0.45 * episodes))).astype(float)
+    X = pd.DataFrame({"episodes": episodes, "noise": rng.normal(size=len(packs))})
+    weeks = pd.Series(np.tile(pd.date_range("2020-01-06", periods=n_weeks, freq="7D"), n_packs))
+    grid = pd.DataFrame({"episodes": [7.0, 10.0], "noise": 0.0})
+    config = FAST.model_copy(
+        update={"min_data_in_leaf": 200, "monotone_constraints": {"episodes": 1}}
+    )
+    steps = {}
+    for offset in (True, False):
+        model = ShortageRiskModel(config.model_copy(update={"linear_offset": offset}), 4)
+        model.fit(X, y, weeks)
+        assert (model.offset_ is not None) == offset
+        raw = model.decision_function(grid)
+        trees = model.booster_.predict(grid, raw_score=True)
+        linear = model.offset_.decision_function(grid) if offset else 0.0
+        assert raw == pytest.approx(trees + linear)
+        steps[offset] = raw[1] - raw[0]
+    assert steps[True] > 1.0  # three more episodes: 3 x 0.45 in the generating log-odds
+    assert steps[False] < 0.75
+
+
+@pytest.mark.parametrize("calibration", ["platt", "isotonic", "none"])
+def test_probabilities_match_the_observed_rate(panel: pd.DataFrame, calibration: str) -> None:
+    """Every calibration setting undoes the negative sampling: without a calibration map
+    the log-odds are shifted back by the sampling rate, not taken as they are."""
+    config = FAST.model_copy(update={"calibration": calibration})
+    model = ShortageRiskModel(config, horizon=4).fit(
+        panel[FEATURES], panel["label"], panel["as_of"]
+    )
+    observed = panel["label"].mean()
+    predicted = model.predict_proba(panel[FEATURES])[:, 1].mean()
+    assert predicted == pytest.approx(observed, rel=0.15)

@@ -191,7 +191,9 @@ def _select(
     linear log-odds they start from, and guard rows where a categorical column has no value."""
     rows = part[part[KEEP] & part[SLICE].isin(slices)][[*features, LABEL]].copy()
     rows[WEIGHT] = 1.0
-    rows[INIT] = offset.decision_function(rows[features]) if offset and len(rows) else 0.0
+    rows[INIT] = (
+        offset.decision_function(rows[features]) if offset is not None and len(rows) else 0.0
+    )
     guard = _guard_rows(rows, features, categories, per_category)
     return pd.concat([rows, guard], ignore_index=True) if len(guard) else rows
 
@@ -207,10 +209,8 @@ def _offset_on_worker(
     of a share of the packs (a few hundred coefficients need far fewer rows than trees)."""
     if not config.linear_offset:
         return None
-    frame = pd.concat(parts, ignore_index=True).sort_values([AS_OF, PACK], kind="stable")
+    frame = _sampled_packs(parts, share, config.seed)
     rows = frame[KEEP].to_numpy() & frame[SLICE].isin(slices).to_numpy()
-    if share < 1:
-        rows &= sample_packs(frame[PACK], share, config.seed)
     return fit_linear_offset(frame.loc[rows, features], frame.loc[rows, LABEL].to_numpy(), config)
 
 
@@ -227,11 +227,18 @@ def _rounds_on_worker(
     """Stage 1 on a worker: best iteration of a single-machine fit on a share of the packs."""
     # In the pandas panel's order (week, then pack): on all packs this is the single-machine
     # stage 1 row for row, so the same number of rounds.
-    frame = pd.concat(parts, ignore_index=True).sort_values([AS_OF, PACK], kind="stable")
-    rows = sample_packs(frame[PACK], share, config.seed) if share < 1 else np.ones(len(frame), bool)
+    frame = _sampled_packs(parts, share, config.seed)
     local = ShortageRiskModel(config, horizon=horizon)
-    local.fit(frame.loc[rows, features], frame.loc[rows, LABEL], frame.loc[rows, AS_OF])
+    local.fit(frame[features], frame[LABEL], frame[AS_OF])
     return int(local.best_iteration_)
+
+
+def _sampled_packs(parts: list[pd.DataFrame], share: float, seed: int) -> pd.DataFrame:
+    """The rows of a seeded share of the packs (all packs when ``share`` is 1), gathered
+    from the partitions in the pandas panel's order (week, then pack)."""
+    if share < 1:
+        parts = [p[sample_packs(p[PACK], share, seed)] for p in parts]
+    return pd.concat(parts, ignore_index=True).sort_values([AS_OF, PACK], kind="stable")
 
 
 def _pack_blocks(frame: pd.DataFrame, packs: pd.Series | None, n_blocks: int) -> list:

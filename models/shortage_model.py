@@ -105,12 +105,13 @@ class ShortageRiskModel(ClassifierMixin, BaseEstimator):
         frame = self._encode(X)
         sampled = self._keep_for_trees(target, config)
         trees = slices.trees & sampled
-        self.params_ = self._lgb_params(config, target[trees], list(X.columns))
-        self.offset_ = self._fit_offset(frame[trees], target[trees])
+        tree_rows, tree_target = frame[trees], target[trees]
+        self.params_ = self._lgb_params(config, tree_target, list(X.columns))
+        self.offset_ = self._fit_offset(tree_rows, tree_target)
         train = lgb.Dataset(
-            frame[trees],
-            target[trees],
-            init_score=self._offset(frame[trees]),
+            tree_rows,
+            tree_target,
+            init_score=self._offset(tree_rows),
             free_raw_data=False,
             params={"verbose": -1},
         )
@@ -151,13 +152,14 @@ class ShortageRiskModel(ClassifierMixin, BaseEstimator):
 
     def _grow(self, frame: pd.DataFrame, target: np.ndarray, rows: np.ndarray) -> None:
         """The linear offset and the chosen number of trees fitted again on ``rows``."""
-        self.offset_ = self._fit_offset(frame[rows], target[rows])
+        chosen, chosen_target = frame[rows], target[rows]
+        self.offset_ = self._fit_offset(chosen, chosen_target)
         self.booster_ = lgb.train(
             self.params_,
             lgb.Dataset(
-                frame[rows],
-                target[rows],
-                init_score=self._offset(frame[rows]),
+                chosen,
+                chosen_target,
+                init_score=self._offset(chosen),
                 params={"verbose": -1},
             ),
             num_boost_round=self.best_iteration_,
